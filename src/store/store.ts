@@ -1,0 +1,42 @@
+/**
+ * The storage seam. DuckDB (store/duckdb/) is the embedded default; a scale-out backend
+ * (ClickHouse) implements the same interface. The schema of the events table is derived from
+ * the field catalog (model/field-catalog.ts): one column per catalog field.
+ */
+import type { AuditEvent } from '../model/audit-event.js';
+import type { Finding } from '../model/finding.js';
+
+export interface StoreCapabilities {
+  /** False for `:memory:`. */
+  readonly persistent: boolean;
+  /** SQL dialect name the query compiler must target (`duckdb`, `clickhouse`). */
+  readonly dialect: string;
+  readonly readOnly: boolean;
+}
+
+export interface AppendResult {
+  /** Rows newly stored. */
+  readonly inserted: number;
+  /** Rows skipped because (auditID, stage) was already stored or repeated in the batch. */
+  readonly duplicates: number;
+}
+
+export type Row = Record<string, unknown>;
+
+export interface Store {
+  readonly capabilities: StoreCapabilities;
+  /** Bulk-append events; duplicates by (auditID, stage) are skipped, never stored twice. */
+  appendEvents(events: readonly AuditEvent[]): Promise<AppendResult>;
+  /** Insert or replace findings by id. */
+  upsertFindings(findings: readonly Finding[]): Promise<void>;
+  /** Run SQL with bound parameters ($1, $2 … or ?). Values come back as plain JS (bigint → number when safe). */
+  query(sql: string, parameters?: readonly unknown[]): Promise<Row[]>;
+  /** Column names of a query's result, in order, with the rows. */
+  queryWithColumns(sql: string, parameters?: readonly unknown[]): Promise<{ columns: string[]; rows: Row[] }>;
+  countEvents(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  readonly readOnly?: boolean;
+}
