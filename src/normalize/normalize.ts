@@ -5,6 +5,8 @@
  */
 import type { AuditEvent, EventOrigin } from '../model/audit-event.js';
 import { DEFAULT_CLUSTER, FIELD_CATALOG, type FieldDef } from '../model/field-catalog.js';
+import type { InputProblem, RawRecord } from '../sources/raw-record.js';
+import { plainOrigin } from '../decode/decoded-item.js';
 
 export interface NormalizeOptions {
   /** --cluster; wins over the log group. */
@@ -15,7 +17,6 @@ export type NormalizeResult =
   | { readonly ok: true; readonly event: AuditEvent }
   | { readonly ok: false; readonly problem: 'not-audit-event' | 'bad-field-type'; readonly reason: string };
 
-const JSON_FIELDS: readonly FieldDef[] = FIELD_CATALOG.filter((f) => f.path !== null);
 const EKS_LOG_GROUP = /^\/aws\/eks\/([^/]+)\/cluster$/;
 
 export function clusterFromLogGroup(logGroup: string | null): string | null {
@@ -37,19 +38,72 @@ export function looksLikeAuditEvent(v: unknown): v is Record<string, unknown> {
   return typeof v['auditID'] === 'string' && typeof v['verb'] === 'string' && typeof v['stage'] === 'string';
 }
 
-function readPath(obj: Record<string, unknown>, path: readonly (string | number)[]): unknown {
-  let cur: unknown = obj;
-  for (const seg of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string | number, unknown>)[seg];
-  }
-  return cur;
+type Getter = (o: Record<string, unknown>) => unknown;
+
+/** Compile a JSON path into a getter once, instead of walking the path array per event. */
+function compilePath(path: readonly (string | number)[]): Getter {
+  const [a, b, c] = path;
+  const step = (x: unknown, k: string | number): unknown => (x !== null && typeof x === 'object' ? (x as Record<string | number, unknown>)[k] : undefined);
+  if (path.length === 1) return (o) => o[a as string];
+  if (path.length === 2) return (o) => step(o[a as string], b!);
+  if (path.length === 3) return (o) => step(step(o[a as string], b!), c!);
+  return (o) => path.reduce<unknown>((x, k) => step(x, k), o);
 }
+
+interface CompiledField {
+  readonly def: FieldDef;
+  readonly get: Getter;
+}
+
+const JSON_FIELDS: readonly CompiledField[] = FIELD_CATALOG.filter((f) => f.path !== null).map((f: FieldDef) => ({ def: f, get: compilePath(f.path!) }));
+
+// Slot of each catalog JSON field in the scratch array below, by AuditEvent property.
+const SLOT: Readonly<Record<string, number>> = Object.fromEntries(JSON_FIELDS.map((f, i) => [f.def.property, i]));
+const slot = (property: keyof AuditEvent): number => {
+  const i = SLOT[property];
+  if (i === undefined) throw new Error(`field catalog has no JSON field for ${property}`);
+  return i;
+};
+const S = {
+  auditID: slot('auditID'),
+  stage: slot('stage'),
+  level: slot('level'),
+  verb: slot('verb'),
+  requestURI: slot('requestURI'),
+  username: slot('username'),
+  userUid: slot('userUid'),
+  userGroups: slot('userGroups'),
+  impersonatedUsername: slot('impersonatedUsername'),
+  sourceIPs: slot('sourceIPs'),
+  userAgent: slot('userAgent'),
+  resource: slot('resource'),
+  subresource: slot('subresource'),
+  namespace: slot('namespace'),
+  name: slot('name'),
+  apiGroup: slot('apiGroup'),
+  apiVersion: slot('apiVersion'),
+  responseCode: slot('responseCode'),
+  responseStatus: slot('responseStatus'),
+  responseReason: slot('responseReason'),
+  requestReceivedAt: slot('requestReceivedAt'),
+  stageAt: slot('stageAt'),
+  authzDecision: slot('authzDecision'),
+  authzReason: slot('authzReason'),
+} as const;
+
+const EMPTY: readonly string[] = Object.freeze([]);
+// Reused for every event: normalizeParsed is synchronous, so one scratch array suffices.
+const SCRATCH: unknown[] = new Array<unknown>(JSON_FIELDS.length).fill(null);
 
 function parseTime(s: string | null): number | null {
   if (s === null) return null;
   const t = Date.parse(s);
   return Number.isNaN(t) ? null : t;
+}
+
+function isStringArray(v: unknown[]): boolean {
+  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') return false;
+  return true;
 }
 
 /** Normalize an already-parsed audit event. `rawText` is stored as @message. */
@@ -62,36 +116,63 @@ export function normalizeParsed(
   if (!looksLikeAuditEvent(raw)) {
     return { ok: false, problem: 'not-audit-event', reason: 'JSON is not a Kubernetes audit event (needs kind Event, auditID, stage and verb)' };
   }
-  const values: Record<string, unknown> = {};
-  for (const f of JSON_FIELDS) {
-    const v = readPath(raw, f.path!);
+  // One value per catalog JSON field, read and type-checked in catalog order. Every event is
+  // then built by the same object literal below, so all AuditEvents share one hidden class
+  // (detectors read them millions of times) and no intermediate object is spread. The literal
+  // names every property: a field added to AuditEvent fails the build until it is set here,
+  // and slot() fails at load if the catalog lacks a JSON field the literal reads.
+  const values = SCRATCH;
+  for (let i = 0; i < JSON_FIELDS.length; i++) {
+    const f = JSON_FIELDS[i]!;
+    const v = f.get(raw);
     if (v === undefined || v === null) {
-      values[f.property] = f.type === 'string[]' ? [] : null;
+      values[i] = f.def.type === 'string[]' ? EMPTY : null;
       continue;
     }
-    switch (f.type) {
+    switch (f.def.type) {
       case 'string':
       case 'timestamp':
-        if (typeof v !== 'string') return { ok: false, problem: 'bad-field-type', reason: `${f.name} must be a string, got ${typeName(v)}` };
-        values[f.property] = v;
+        if (typeof v !== 'string') return { ok: false, problem: 'bad-field-type', reason: `${f.def.name} must be a string, got ${typeName(v)}` };
         break;
       case 'int':
-        if (typeof v !== 'number' || !Number.isInteger(v)) return { ok: false, problem: 'bad-field-type', reason: `${f.name} must be an integer, got ${typeName(v)}` };
-        values[f.property] = v;
+        if (typeof v !== 'number' || !Number.isInteger(v)) return { ok: false, problem: 'bad-field-type', reason: `${f.def.name} must be an integer, got ${typeName(v)}` };
         break;
       case 'string[]':
-        if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) return { ok: false, problem: 'bad-field-type', reason: `${f.name} must be an array of strings` };
-        values[f.property] = v;
+        if (!Array.isArray(v) || !isStringArray(v)) return { ok: false, problem: 'bad-field-type', reason: `${f.def.name} must be an array of strings` };
         break;
     }
+    values[i] = v;
   }
-  const received = values['requestReceivedAt'] as string | null;
-  const stageAt = values['stageAt'] as string | null;
+  const received = values[S.requestReceivedAt] as string | null;
+  const stageAt = values[S.stageAt] as string | null;
   const legacy = typeof raw['timestamp'] === 'string' ? (raw['timestamp'] as string) : null;
   const time = origin.cwTimestamp ?? parseTime(received) ?? parseTime(stageAt) ?? parseTime(legacy) ?? 0;
   const cluster = options.cluster ?? clusterFromLogGroup(origin.logGroup) ?? DEFAULT_CLUSTER;
-  const event = {
-    ...(values as object),
+  const event: AuditEvent = {
+    auditID: values[S.auditID] as string,
+    stage: values[S.stage] as string,
+    level: values[S.level] as string | null,
+    verb: values[S.verb] as string,
+    requestURI: values[S.requestURI] as string | null,
+    username: values[S.username] as string | null,
+    userUid: values[S.userUid] as string | null,
+    userGroups: values[S.userGroups] as readonly string[],
+    impersonatedUsername: values[S.impersonatedUsername] as string | null,
+    sourceIPs: values[S.sourceIPs] as readonly string[],
+    userAgent: values[S.userAgent] as string | null,
+    resource: values[S.resource] as string | null,
+    subresource: values[S.subresource] as string | null,
+    namespace: values[S.namespace] as string | null,
+    name: values[S.name] as string | null,
+    apiGroup: values[S.apiGroup] as string | null,
+    apiVersion: values[S.apiVersion] as string | null,
+    responseCode: values[S.responseCode] as number | null,
+    responseStatus: values[S.responseStatus] as string | null,
+    responseReason: values[S.responseReason] as string | null,
+    requestReceivedAt: received,
+    stageAt,
+    authzDecision: values[S.authzDecision] as string | null,
+    authzReason: values[S.authzReason] as string | null,
     time,
     ingestionTime: origin.ingestionTime,
     logStream: origin.logStream ?? origin.file,
@@ -101,7 +182,7 @@ export function normalizeParsed(
     raw,
     rawText,
     origin,
-  } as AuditEvent;
+  };
   return { ok: true, event };
 }
 
@@ -111,7 +192,7 @@ function typeName(v: unknown): string {
 
 /** Convenience for tests and tools: an origin for an event that came from a plain file. */
 export function fileOrigin(file: string, line: number): EventOrigin {
-  return { file, line, logGroup: null, logStream: null, cwTimestamp: null, cwEventId: null, ingestionTime: null };
+  return plainOrigin(file, line);
 }
 
 /** Parse JSON text and normalize it (tests, webhook). */
@@ -123,4 +204,49 @@ export function normalizeText(text: string, origin: EventOrigin, options: Normal
     return { ok: false, problem: 'malformed-json', reason: `malformed JSON: ${(e as Error).message}` };
   }
   return normalizeParsed(parsed, text, origin, options);
+}
+
+/** Why a record did not become an AuditEvent: normalizeParsed's reasons plus the parse failures. */
+export type NormalizeRecordResult =
+  | NormalizeResult
+  | { readonly ok: false; readonly problem: 'malformed-json' | 'cloudwatch-truncated'; readonly reason: string };
+
+// CloudWatch Logs (and its agent) cut events over the size limit and append this marker.
+const TRUNCATED_MARKER = '[Truncated...]';
+// V8 messages for JSON that stops early: the text was cut rather than written wrong.
+const CUT_JSON = /Unexpected end of JSON input|Unterminated string|Bad control character in string literal/;
+
+/**
+ * One raw record → AuditEvent: parses `rec.text` once (or uses `rec.parsed` when the container
+ * already parsed it) and normalizes. A message that CloudWatch cut at its size limit is
+ * reported as `cloudwatch-truncated`, not as malformed JSON: the user should know events were
+ * lost to the log pipeline, not to a bug in their files.
+ */
+export function normalizeRecord(rec: RawRecord, options: NormalizeOptions = {}): NormalizeRecordResult {
+  let parsed = rec.parsed;
+  if (parsed === undefined) {
+    try {
+      parsed = JSON.parse(rec.text);
+    } catch (e) {
+      return parseFailure(rec, (e as Error).message);
+    }
+  }
+  return normalizeParsed(parsed, rec.text, rec.origin, options);
+}
+
+function parseFailure(rec: RawRecord, message: string): NormalizeRecordResult {
+  const text = rec.text;
+  if (text.endsWith(TRUNCATED_MARKER)) {
+    return { ok: false, problem: 'cloudwatch-truncated', reason: `CloudWatch truncated this event (${text.length} characters, ends with ${TRUNCATED_MARKER})` };
+  }
+  const viaCloudWatch = rec.origin.cwTimestamp !== null || rec.origin.logStream !== null;
+  if (viaCloudWatch && text.charCodeAt(0) === 0x7b && CUT_JSON.test(message)) {
+    return { ok: false, problem: 'cloudwatch-truncated', reason: `CloudWatch message is cut short (${text.length} characters): ${message}` };
+  }
+  return { ok: false, problem: 'malformed-json', reason: `malformed JSON: ${message}` };
+}
+
+/** The InputProblem for a record that did not normalize. */
+export function recordProblem(rec: RawRecord, r: Exclude<NormalizeRecordResult, { ok: true }>): InputProblem {
+  return { kind: 'problem', file: rec.origin.file, line: rec.origin.line, problem: r.problem, reason: r.reason };
 }

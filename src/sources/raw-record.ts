@@ -23,7 +23,9 @@ export type ProblemClass =
   | 'binary'
   | 'cloudwatch-truncated'
   | 'unreadable'
-  | 'unknown-format';
+  | 'unknown-format'
+  /** A line or whole-parsed document over the configured size limit (see ReadOptions). */
+  | 'too-large';
 
 export interface InputProblem {
   readonly kind: 'problem';

@@ -1,0 +1,43 @@
+/**
+ * Argument parsing on top of node:util parseArgs, turning its errors into UsageErrors that
+ * name the command and point at --help.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from '../model/errors.js';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+export function parseCommandArgs<O extends OptionSpec>(
+  command: string,
+  argv: readonly string[],
+  options: O,
+): { values: ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>['values']; positionals: string[] } {
+  try {
+    const r = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    return { values: r.values, positionals: r.positionals };
+  } catch (e) {
+    const msg = (e as Error).message.replace(/^Unknown option/, 'unknown option');
+    throw new UsageError(`${command}: ${msg}. See \`sleuth ${command} --help\`.`);
+  }
+}
+
+/** Parse a time given as ISO-8601, epoch ms, or a relative duration like 15m, 2h, 7d (before now). */
+export function parseTimeArg(name: string, s: string, now = Date.now()): Date {
+  const rel = /^(\d+)([smhdw])$/.exec(s);
+  if (rel) return new Date(now - durationMs(Number(rel[1]), rel[2]!));
+  if (/^\d{10,}$/.test(s)) return new Date(Number(s));
+  const t = Date.parse(s);
+  if (Number.isNaN(t)) throw new UsageError(`${name}: cannot read "${s}" as a time; use ISO-8601 (2024-05-01T10:00:00Z), epoch milliseconds, or a duration like 15m, 2h, 7d`);
+  return new Date(t);
+}
+
+export function parseDurationArg(name: string, s: string): number {
+  const m = /^(\d+)([smhdw])$/.exec(s);
+  if (!m) throw new UsageError(`${name}: cannot read "${s}" as a duration; use e.g. 30s, 15m, 2h, 7d`);
+  return durationMs(Number(m[1]), m[2]!);
+}
+
+function durationMs(n: number, unit: string): number {
+  const k = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[unit] ?? 1000;
+  return n * k;
+}

@@ -1,0 +1,170 @@
+/**
+ * `sleuth scan PATH…`: read audit logs, store them, run every enabled engine, print findings.
+ */
+import { writeFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Command } from './command.js';
+import type { CliIo } from './io.js';
+import { parseCommandArgs } from './args.js';
+import { UsageError } from '../model/errors.js';
+import type { Finding, SeverityLabel } from '../model/finding.js';
+import { DetectionEngine } from '../detect/engine.js';
+import { runScan, type ScanSummary } from '../scan/scan-pipeline.js';
+import { ProgressBar, formatBytes } from './progress.js';
+import { renderTable } from './table.js';
+import { terminalSafe } from './terminal-safe.js';
+import { buildDetectionSetup, DETECTION_OPTIONS, readDetectionFlags } from './detection-setup.js';
+import { openStore, DEFAULT_DB_PATH } from '../store/open-store.js';
+import { FindingAggregator } from '../findings/aggregator.js';
+import { formatFindings, type OutputFormat } from '../findings/formats/index.js';
+
+const FORMATS = ['table', 'jsonl', 'json', 'guardduty', 'asff', 'ocsf'] as const;
+
+export const scanCommand: Command = {
+  name: 'scan',
+  summary: 'read audit logs (files, dirs, gzip, CloudWatch exports, stdin), store them, report findings',
+  help: `Usage: sleuth scan PATH… [options]
+
+Reads Kubernetes audit logs, stores them in DuckDB and reports findings.
+PATH is a file, a directory (read recursively) or - for stdin. The format is detected per file
+by content: audit Event per line (JSONL), EventList or JSON array, gzip of these, CloudWatch
+filter-log-events / get-log-events JSON, CloudWatch-to-S3 export objects, subscription-filter
+payloads and Firehose records.
+
+Options:
+  --db FILE            DuckDB file to store events and findings (default: ${DEFAULT_DB_PATH});
+                       :memory: stores nothing on disk
+  --no-store           detect only, do not store events
+  --cluster NAME       cluster name (default: from the /aws/eks/<name>/cluster log group, else "default")
+${DETECTION_OPTIONS}
+  --format FMT         table|jsonl|json|guardduty|asff|ocsf (default: table on a terminal, jsonl otherwise)
+  --output FILE        write findings to FILE instead of stdout
+  --show-suppressed    include suppressed findings in table output (always in the other formats)
+  --quiet              no summary on stderr
+  -h, --help           this help
+
+Exit codes: 0 the scan ran (with or without findings); 2 usage error or nothing could be read.
+
+Examples:
+  sleuth scan ./audit/ --db incident.duckdb
+  sleuth scan exportedlogs/ --cluster prod --format guardduty --output findings.json
+  zcat audit.log.gz | sleuth scan - --db :memory: --falco-rules rules/falco/k8s_audit_rules.yaml
+`,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs('scan', argv, {
+      db: { type: 'string' },
+      'no-store': { type: 'boolean' },
+      cluster: { type: 'string' },
+      format: { type: 'string' },
+      output: { type: 'string' },
+      'show-suppressed': { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      ...readDetectionFlags.options,
+    });
+    if (positionals.length === 0) throw new UsageError('scan: give at least one PATH (a file, a directory, or - for stdin). See `sleuth scan --help`.');
+    const format = (values.format ?? (io.stdout.isTTY === true && values.output === undefined ? 'table' : 'jsonl')) as string;
+    if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`scan: --format must be one of ${FORMATS.join(', ')}; got "${terminalSafe(format)}"`);
+    if (values.cluster !== undefined && values.cluster.trim() === '') throw new UsageError('scan: --cluster needs a non-empty name');
+
+    const setup = await buildDetectionSetup(readDetectionFlags.read(values), io);
+    const dbPath = values['no-store'] === true ? null : (values.db ?? DEFAULT_DB_PATH);
+    const totalBytes = await totalSize(positionals);
+    const store = dbPath === null ? null : await openStore(dbPath);
+    const engine = new DetectionEngine((unit, e) => {
+      if (engineErrors++ < 3) io.stderr.write(`sleuth: detector ${terminalSafe(unit)} failed on an event: ${terminalSafe(String((e as Error)?.message ?? e))}\n`);
+    });
+    let engineErrors = 0;
+    for (const u of setup.units) {
+      if ('detectors' in u) engine.addPack(u);
+      else engine.addDetector(u);
+    }
+    const aggregator = new FindingAggregator();
+    const bar = new ProgressBar(io.stderr, totalBytes);
+    let summary: ScanSummary;
+    try {
+      summary = await runScan({
+        paths: positionals,
+        cluster: values.cluster,
+        stdin: io.stdin,
+        store,
+        engine,
+        onDetection: (d) => aggregator.add(d),
+        onProgress: (p) => bar.update(p.bytesDone, p.events, p.file),
+      });
+      bar.clear();
+      const findings = setup.suppress(aggregator.findings());
+      if (store !== null) await store.upsertFindings(findings);
+      const text = renderFindings(findings, format as OutputFormat | 'table', values['show-suppressed'] === true);
+      if (values.output !== undefined) writeFileSync(values.output, text);
+      else io.stdout.write(text);
+      if (values.quiet !== true) io.stderr.write(summaryText(summary, findings, engine.stats().evaluations, dbPath, setup.describe));
+      const nothingRead = summary.events === 0;
+      if (nothingRead) {
+        io.stderr.write('sleuth: no audit events could be read from the given paths (see the reasons above).\n');
+        return 2;
+      }
+      return 0;
+    } finally {
+      bar.clear();
+      await store?.close();
+    }
+  },
+};
+
+async function totalSize(paths: readonly string[]): Promise<number | null> {
+  let total = 0;
+  for (const p of paths) {
+    if (p === '-') return null;
+    try {
+      const s = await stat(p);
+      if (!s.isFile()) return null;
+      total += s.size;
+    } catch {
+      return null;
+    }
+  }
+  return total;
+}
+
+const SEVERITY_ORDER: readonly SeverityLabel[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'];
+
+function renderFindings(findings: readonly Finding[], format: OutputFormat | 'table', showSuppressed: boolean): string {
+  if (format !== 'table') return formatFindings(findings, format, {});
+  const shown = findings
+    .filter((f) => showSuppressed || f.suppressed !== true)
+    .slice()
+    .sort((a, b) => b.severity.score - a.severity.score || b.count - a.count || a.firstSeen.localeCompare(b.firstSeen));
+  if (shown.length === 0) return 'No findings.\n';
+  const rows = shown.map((f) => [
+    f.severity.label,
+    f.type,
+    f.count,
+    f.actor.username ?? '',
+    [f.resource.namespace, f.resource.resource, f.resource.name].filter((x) => x !== null && x !== '').join('/'),
+    f.lastSeen,
+    f.suppressed === true ? 'suppressed' : '',
+  ]);
+  return renderTable(['SEVERITY', 'TYPE', 'COUNT', 'ACTOR', 'RESOURCE', 'LAST SEEN', ''], rows, { maxCell: 64 });
+}
+
+function summaryText(s: ScanSummary, findings: readonly Finding[], evaluations: number, dbPath: string | null, rules: string): string {
+  const bySev = SEVERITY_ORDER.map((l) => `${l.toLowerCase()} ${findings.filter((f) => f.severity.label === l && f.suppressed !== true).length}`).join(', ');
+  const suppressed = findings.filter((f) => f.suppressed === true).length;
+  const secs = s.elapsedMs / 1000;
+  const rate = secs > 0 ? Math.round(s.events / secs) : s.events;
+  const lines = [
+    '',
+    `Scanned ${s.files} file(s), ${formatBytes(s.bytes)}: ${s.events.toLocaleString('en-US')} events read, ${s.duplicates.toLocaleString('en-US')} duplicates, ${s.skippedTotal.toLocaleString('en-US')} skipped`,
+  ];
+  if (s.skippedTotal > 0) {
+    lines.push(`  skipped by reason: ${Object.entries(s.skipped).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    for (const p of s.problems) lines.push(`  ${terminalSafe(p.file)}:${p.line}: ${terminalSafe(p.reason)}`);
+    if (s.skippedTotal > s.problems.length) lines.push(`  … and ${s.skippedTotal - s.problems.length} more`);
+  }
+  lines.push(`Rules: ${rules}; ${s.detected.toLocaleString('en-US')} requests checked, ${evaluations.toLocaleString('en-US')} rule evaluations`);
+  lines.push(`Findings: ${findings.length - suppressed} (${bySev})${suppressed > 0 ? `, ${suppressed} suppressed` : ''}`);
+  lines.push(`Stored: ${dbPath === null ? 'nothing (--no-store)' : dbPath === ':memory:' ? 'in memory only (:memory:)' : `${s.stored.toLocaleString('en-US')} new events in ${dbPath}`}`);
+  lines.push(`Time: ${secs.toFixed(2)} s, ${rate.toLocaleString('en-US')} events/s`);
+  if (dbPath !== null && dbPath !== ':memory:') lines.push(`Next: sleuth query --db ${dbPath} 'stats count(*) by verb, responseStatus.code'`);
+  return lines.join('\n') + '\n';
+}

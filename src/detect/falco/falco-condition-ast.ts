@@ -1,0 +1,134 @@
+/**
+ * Syntax tree of a Falco rule condition (libsinsp filter grammar). Nodes are frozen plain
+ * objects tagged by `kind`; positions are offsets into the condition text the parser saw
+ * (after list substitution), which the loader maps back to file line/column.
+ */
+
+/** Offset and length of a node inside the parsed condition text. */
+export interface SpanNode {
+  readonly offset: number;
+  readonly length: number;
+}
+
+export const COMPARE_OPERATORS = [
+  '=',
+  '!=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  'contains',
+  'icontains',
+  'bcontains',
+  'startswith',
+  'bstartswith',
+  'endswith',
+  'glob',
+  'iglob',
+  'regex',
+] as const;
+export const LIST_OPERATORS = ['in', 'intersects', 'pmatch'] as const;
+export type CompareOperator = (typeof COMPARE_OPERATORS)[number];
+export type ListOperator = (typeof LIST_OPERATORS)[number];
+export type Operator = CompareOperator | ListOperator | 'exists';
+/** libs 0.25 string-operator modifiers: `op oneof|anyof|allof (list)`. */
+export type OperatorModifier = 'oneof' | 'anyof' | 'allof';
+
+export interface FieldRefNode {
+  readonly kind: 'field';
+  /** Dotted field name, e.g. `ka.req.pod.containers.image`. */
+  readonly name: string;
+  /** Text inside `[...]`, unescaped when it was quoted; null when there are no brackets. */
+  readonly arg: string | null;
+  readonly span: SpanNode;
+}
+
+export interface StringValueNode {
+  readonly kind: 'string';
+  readonly value: string;
+  readonly span: SpanNode;
+}
+
+export interface ListValueNode {
+  readonly kind: 'list';
+  readonly values: readonly StringValueNode[];
+  readonly span: SpanNode;
+}
+
+/** A bare identifier where a list was expected (`x in mylist`): the grammar allows it. */
+export interface ListRefNode {
+  readonly kind: 'listref';
+  readonly name: string;
+  readonly span: SpanNode;
+}
+
+export type ValueNode = StringValueNode | ListValueNode | ListRefNode;
+
+export interface CheckNode {
+  readonly kind: 'check';
+  readonly field: FieldRefNode;
+  readonly op: Operator;
+  readonly modifier: OperatorModifier | null;
+  /** null only for `exists`. */
+  readonly value: ValueNode | null;
+  readonly span: SpanNode;
+}
+
+export interface MacroRefNode {
+  readonly kind: 'macro';
+  readonly name: string;
+  readonly span: SpanNode;
+}
+
+export interface AndNode {
+  readonly kind: 'and';
+  readonly children: readonly ConditionNode[];
+  readonly span: SpanNode;
+}
+
+export interface OrNode {
+  readonly kind: 'or';
+  readonly children: readonly ConditionNode[];
+  readonly span: SpanNode;
+}
+
+export interface NotNode {
+  readonly kind: 'not';
+  readonly child: ConditionNode;
+  readonly span: SpanNode;
+}
+
+export type ConditionNode = AndNode | OrNode | NotNode | CheckNode | MacroRefNode;
+export type ConditionKind = ConditionNode['kind'];
+
+export const ConditionNodes = Object.freeze({
+  and: (children: readonly ConditionNode[], span: SpanNode): AndNode => Object.freeze({ kind: 'and', children: Object.freeze([...children]), span }),
+  or: (children: readonly ConditionNode[], span: SpanNode): OrNode => Object.freeze({ kind: 'or', children: Object.freeze([...children]), span }),
+  not: (child: ConditionNode, span: SpanNode): NotNode => Object.freeze({ kind: 'not', child, span }),
+  macro: (name: string, span: SpanNode): MacroRefNode => Object.freeze({ kind: 'macro', name, span }),
+  check: (field: FieldRefNode, op: Operator, modifier: OperatorModifier | null, value: ValueNode | null, span: SpanNode): CheckNode =>
+    Object.freeze({ kind: 'check', field, op, modifier, value, span }),
+  field: (name: string, arg: string | null, span: SpanNode): FieldRefNode => Object.freeze({ kind: 'field', name, arg, span }),
+  string: (value: string, span: SpanNode): StringValueNode => Object.freeze({ kind: 'string', value, span }),
+  list: (values: readonly StringValueNode[], span: SpanNode): ListValueNode => Object.freeze({ kind: 'list', values: Object.freeze([...values]), span }),
+  listref: (name: string, span: SpanNode): ListRefNode => Object.freeze({ kind: 'listref', name, span }),
+});
+
+export function span(offset: number, length: number): SpanNode {
+  return Object.freeze({ offset, length });
+}
+
+/**
+ * Rebuild a tree bottom-up. Dispatch goes through a Record over every kind, so a new node kind
+ * that is not handled here fails to compile.
+ */
+export function mapCondition(node: ConditionNode, leaf: (n: CheckNode | MacroRefNode) => ConditionNode): ConditionNode {
+  const handlers: { [K in ConditionKind]: (n: Extract<ConditionNode, { kind: K }>) => ConditionNode } = {
+    and: (n) => ConditionNodes.and(n.children.map((c) => mapCondition(c, leaf)), n.span),
+    or: (n) => ConditionNodes.or(n.children.map((c) => mapCondition(c, leaf)), n.span),
+    not: (n) => ConditionNodes.not(mapCondition(n.child, leaf), n.span),
+    check: (n) => leaf(n),
+    macro: (n) => leaf(n),
+  };
+  return (handlers[node.kind] as (n: ConditionNode) => ConditionNode)(node);
+}

@@ -1,0 +1,152 @@
+/**
+ * The DuckDB store's schema: column definitions derived from the field catalog, and the ordered
+ * migrations that build and evolve the tables.
+ *
+ * Migrations are frozen once shipped: migration 1 spells its columns out instead of generating
+ * them from the catalog, because a store written by this build must still upgrade correctly
+ * when the catalog grows. Adding a catalog field therefore means adding a migration
+ * (`ALTER TABLE events ADD COLUMN …`); duckdb-schema.test.ts fails until the migrated table
+ * matches EVENT_COLUMNS.
+ */
+import { INTEGER, LIST, TIMESTAMP, VARCHAR, type DuckDBType } from '@duckdb/node-api';
+import type { AuditEvent } from '../../model/audit-event.js';
+import { FIELD_CATALOG, type FieldType } from '../../model/field-catalog.js';
+import { DUCKDB_DIALECT } from '../../query/dialect.js';
+
+/** How a column's value is taken from an AuditEvent when appending. */
+export type EventColumnSource =
+  | { readonly kind: 'field'; readonly property: keyof AuditEvent; readonly type: FieldType }
+  | { readonly kind: 'origin-file' }
+  | { readonly kind: 'origin-line' };
+
+export interface EventColumn {
+  readonly column: string;
+  readonly sqlType: 'VARCHAR' | 'INTEGER' | 'TIMESTAMP' | 'VARCHAR[]';
+  readonly duckdbType: DuckDBType;
+  readonly source: EventColumnSource;
+}
+
+const SQL_TYPE = {
+  string: 'VARCHAR',
+  int: 'INTEGER',
+  timestamp: 'TIMESTAMP',
+  'string[]': 'VARCHAR[]',
+} as const satisfies Record<FieldType, EventColumn['sqlType']>;
+
+const DUCKDB_TYPE: Record<FieldType, DuckDBType> = {
+  string: VARCHAR,
+  int: INTEGER,
+  timestamp: TIMESTAMP,
+  'string[]': LIST(VARCHAR),
+};
+
+/** Columns of the events table, in table order: one per catalog field, then the source location. */
+export const EVENT_COLUMNS: readonly EventColumn[] = [
+  ...FIELD_CATALOG.map(
+    (f): EventColumn => ({
+      column: f.column,
+      sqlType: SQL_TYPE[f.type],
+      duckdbType: DUCKDB_TYPE[f.type],
+      source: { kind: 'field', property: f.property, type: f.type },
+    }),
+  ),
+  // Where the event was read from (file path, 1-based line): lets an investigator go back to
+  // the original file even when @logStream is a CloudWatch stream name.
+  { column: 'source_file', sqlType: 'VARCHAR', duckdbType: VARCHAR, source: { kind: 'origin-file' } },
+  { column: 'source_line', sqlType: 'INTEGER', duckdbType: INTEGER, source: { kind: 'origin-line' } },
+];
+
+export const q = DUCKDB_DIALECT.quoteIdentifier;
+
+export const EVENT_COLUMN_LIST = EVENT_COLUMNS.map((c) => q(c.column)).join(', ');
+
+/** Column list of the TEMP staging table the appender writes into (no constraints). */
+export function stagingTableSql(name: string): string {
+  return `CREATE TEMP TABLE IF NOT EXISTS ${q(name)} (${EVENT_COLUMNS.map((c) => `${q(c.column)} ${c.sqlType}`).join(', ')})`;
+}
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly up: readonly string[];
+}
+
+export const META_TABLE_SQL = 'CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)';
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'events, findings',
+    up: [
+      `CREATE TABLE events (
+        "audit_id" VARCHAR NOT NULL,
+        "stage" VARCHAR NOT NULL,
+        "level" VARCHAR,
+        "verb" VARCHAR,
+        "request_uri" VARCHAR,
+        "user_username" VARCHAR,
+        "user_uid" VARCHAR,
+        "user_groups" VARCHAR[],
+        "impersonated_username" VARCHAR,
+        "source_ips" VARCHAR[],
+        "user_agent" VARCHAR,
+        "resource" VARCHAR,
+        "subresource" VARCHAR,
+        "namespace" VARCHAR,
+        "name" VARCHAR,
+        "api_group" VARCHAR,
+        "api_version" VARCHAR,
+        "response_code" INTEGER,
+        "response_status" VARCHAR,
+        "response_reason" VARCHAR,
+        "request_received_at" TIMESTAMP,
+        "stage_at" TIMESTAMP,
+        "authz_decision" VARCHAR,
+        "authz_reason" VARCHAR,
+        "time" TIMESTAMP,
+        "ingestion_time" TIMESTAMP,
+        "log_stream" VARCHAR,
+        "log_group" VARCHAR,
+        "cluster" VARCHAR,
+        "cw_event_id" VARCHAR,
+        "raw" VARCHAR,
+        "source_file" VARCHAR,
+        "source_line" INTEGER,
+        PRIMARY KEY ("audit_id", "stage")
+      )`,
+      `CREATE TABLE findings (
+        "id" VARCHAR PRIMARY KEY,
+        "type" VARCHAR NOT NULL,
+        "engine" VARCHAR NOT NULL,
+        "rule" VARCHAR NOT NULL,
+        "severity_label" VARCHAR NOT NULL,
+        "severity_score" DOUBLE NOT NULL,
+        "cluster" VARCHAR,
+        "count" BIGINT NOT NULL,
+        "first_seen" TIMESTAMP,
+        "last_seen" TIMESTAMP,
+        "suppressed" BOOLEAN NOT NULL,
+        "finding" VARCHAR NOT NULL
+      )`,
+    ],
+  },
+];
+
+/** The schema version this build reads and writes. */
+export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+/** Findings columns, in table order (the staging table mirrors them). */
+export const FINDING_COLUMNS = [
+  ['id', 'VARCHAR'],
+  ['type', 'VARCHAR'],
+  ['engine', 'VARCHAR'],
+  ['rule', 'VARCHAR'],
+  ['severity_label', 'VARCHAR'],
+  ['severity_score', 'DOUBLE'],
+  ['cluster', 'VARCHAR'],
+  ['count', 'BIGINT'],
+  ['first_seen', 'TIMESTAMP'],
+  ['last_seen', 'TIMESTAMP'],
+  ['suppressed', 'BOOLEAN'],
+  ['finding', 'VARCHAR'],
+] as const;
