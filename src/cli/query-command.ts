@@ -8,7 +8,7 @@ import { UsageError } from '../model/errors.js';
 import { openStore, DEFAULT_DB_PATH } from '../store/open-store.js';
 import { ROW_FORMATS, renderRows, type RowFormat } from './output-rows.js';
 import { terminalSafe } from './terminal-safe.js';
-import { compileInsightsQuery, runInsightsQuery } from '../query/insights-query.js';
+import { explainInsightsQuery, runInsightsQuery } from '../query/insights-query.js';
 import { formatProblem } from '../model/errors.js';
 
 export const queryCommand: Command = {
@@ -64,12 +64,12 @@ Examples:
     const range = { ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}) };
 
     if (values.explain === true && values.sql !== true) {
-      const c = compileInsightsQuery(text, range);
+      const c = explainInsightsQuery(text, range);
       if (c.errors.length > 0 || c.value === undefined) {
-        for (const p of c.errors) io.stderr.write(`${formatProblem(p)}\n`);
+        for (const p of c.errors) io.stderr.write(`${terminalSafe(formatProblem(p))}\n`);
         return 2;
       }
-      io.stdout.write(`${c.value.sql}\n-- parameters: ${JSON.stringify(c.value.parameters)}\n`);
+      io.stdout.write(`${c.value}\n`);
       return 0;
     }
     const dbPath = values.db ?? DEFAULT_DB_PATH;

@@ -55,13 +55,20 @@ test('absent optional fields are null, absent arrays empty', () => {
   assert.equal(r.event.time, 0);
 });
 
-test('CloudWatch envelope: time, stream, group, cluster and ids come from the origin', () => {
+test('CloudWatch envelope: stream, group, cluster and ids come from the origin; time from the event', () => {
   const r = normalizeRecord(rec(TEXT, cwOrigin));
   assert.ok(r.ok);
   assert.deepEqual(
     [r.event.time, r.event.logStream, r.event.logGroup, r.event.cluster, r.event.cwEventId, r.event.ingestionTime],
-    [1_700_000_000_000, 'kube-apiserver-audit-1', '/aws/eks/prod/cluster', 'prod', 'e1', 1_700_000_000_500],
+    [Date.parse(FULL.requestReceivedTimestamp), 'kube-apiserver-audit-1', '/aws/eks/prod/cluster', 'prod', 'e1', 1_700_000_000_500],
   );
+  // Without any time in the event, CloudWatch's timestamp is the fallback.
+  const bare = { ...FULL } as Record<string, unknown>;
+  delete bare['requestReceivedTimestamp'];
+  delete bare['stageTimestamp'];
+  const r2 = normalizeRecord(rec(JSON.stringify(bare), cwOrigin));
+  assert.ok(r2.ok);
+  assert.equal(r2.event.time, 1_700_000_000_000);
   const named = normalizeRecord(rec(TEXT, cwOrigin), { cluster: 'explicit' });
   assert.ok(named.ok);
   assert.equal(named.event.cluster, 'explicit');

@@ -146,7 +146,10 @@ export function normalizeParsed(
   const received = values[S.requestReceivedAt] as string | null;
   const stageAt = values[S.stageAt] as string | null;
   const legacy = typeof raw['timestamp'] === 'string' ? (raw['timestamp'] as string) : null;
-  const time = origin.cwTimestamp ?? parseTime(received) ?? parseTime(stageAt) ?? parseTime(legacy) ?? 0;
+  // The event's own time first: findings (firstSeen, lastSeen, correlation windows) must not
+  // depend on whether the event came from a file or through CloudWatch, whose timestamp is the
+  // shipper's and can lag the request. CloudWatch's timestamp is the fallback.
+  const time = parseTime(received) ?? parseTime(stageAt) ?? parseTime(legacy) ?? origin.cwTimestamp ?? 0;
   const cluster = options.cluster ?? clusterFromLogGroup(origin.logGroup) ?? DEFAULT_CLUSTER;
   const event: AuditEvent = {
     auditID: values[S.auditID] as string,

@@ -26,7 +26,7 @@
  *    of unknown type compare as numbers when both sides are numeric, else as text.
  *  - Missing fields are NULL: comparisons with them are false, `not like` / `not in` true.
  */
-import { FIELD_CATALOG, fieldByName, type FieldDef } from '../model/field-catalog.js';
+import { fieldByName, type FieldDef } from '../model/field-catalog.js';
 import {
   createField,
   visitExpr,
@@ -48,7 +48,7 @@ import {
 import { DUCKDB_INSIGHTS_DIALECT, NATURAL_SORT_PATTERNS, type InsightsDialect } from './insights-dialect.js';
 import type { CompiledSql } from './dialect.js';
 import { locate } from './insights-lexer.js';
-import { MAX_LIMIT, regexGroups, type InsightsProblem, type ParseResult } from './insights-parser.js';
+import { MAX_LIMIT, regexGroups, type ParseResult } from './insights-parser.js';
 
 export interface InsightsCompileOptions {
   /** Only events at or after this time. */
@@ -86,6 +86,8 @@ interface Value {
 
 interface Scope {
   field(node: FieldNode): Value;
+  /** A stats result named by an expression's text (`sort count(*) desc` after `stats count(*)`). */
+  result?(sourceText: string): Value | undefined;
   /** Compiles an aggregate call; absent where aggregates are not allowed. */
   aggregate?(call: CallNode): Value;
 }
@@ -428,7 +430,7 @@ class Compiler {
         throw new CompileFailure(n.span, `a time period (${this.source(n.span)}) is only allowed in bin, datefloor or dateceil`, 'e.g. stats count(*) by bin(5m)');
       },
       field: (n) => scope.field(n),
-      call: (n) => this.call(n, scope),
+      call: (n) => scope.result?.(this.source(n.span)) ?? this.call(n, scope),
       binary: (n) => {
         if (n.op === 'and' || n.op === 'or') {
           return { sql: `(${this.asBool(this.expr(n.left, scope))} ${n.op.toUpperCase()} ${this.asBool(this.expr(n.right, scope))})`, type: 'bool' };
@@ -1099,6 +1101,7 @@ function compileChecked(c: Compiler, d: InsightsDialect, query: QueryNode, optio
           if (v !== undefined) return v;
           throw new CompileFailure(f.span, `'${f.name}' does not exist after stats`, `after stats only its results exist: ${[...columns.keys()].join(', ')}`);
         },
+        result: (text) => columns.get(text),
       };
       stages.push({ select: built.select, groupCount: built.groupCount, outputs: columns, scope });
     },

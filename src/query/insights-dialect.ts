@@ -30,7 +30,7 @@ export interface InsightsDialect extends Dialect {
   /** 1-based element of a list column; NULL when out of range. */
   listElement(list: string, oneBasedIndex: string): string;
   listLength(list: string): string;
-  /** A list rendered as JSON text (`["10.0.0.1"]`). */
+  /** A list rendered as JSON text (`["10.0.0.1"]`); NULL for an empty list. */
   listToJson(list: string): string;
   /** Text of capturing group `group` (1-based) of the first match; '' when it did not take part. */
   regexExtract(expr: string, patternParam: string, group: string): string;
@@ -85,7 +85,8 @@ export const DUCKDB_INSIGHTS_DIALECT: InsightsDialect = {
   monthBucketMs: (ms, months) => `epoch_ms(time_bucket(to_months(CAST(${months} AS INTEGER)), make_timestamp(${micros(ms)})))`,
   listElement: (list, idx) => `${list}[${idx}]`,
   listLength: (list) => `len(${list})`,
-  listToJson: (list) => `CAST(to_json(${list}) AS VARCHAR)`,
+  // Normalization stores a missing list as [], so an empty list reads as missing (NULL).
+  listToJson: (list) => `CASE WHEN len(${list}) > 0 THEN CAST(to_json(${list}) AS VARCHAR) END`,
   regexExtract: (expr, pattern, group) => `regexp_extract(${expr}, ${pattern}, ${group})`,
   contains: (haystack, needle) => `contains(${haystack}, ${needle})`,
   substring: (expr, start, length) => (length === null ? `substr(${expr}, ${start})` : `substr(${expr}, ${start}, ${length})`),

@@ -243,7 +243,7 @@ export function lexInsights(text: string): LexResult {
       start,
       length: 1,
       message: `unexpected character '${c}'`,
-      hint: c === '-' || c === ':' ? 'put names containing special characters in backticks' : 'names with special characters go in backticks, text in quotes',
+      hint: c === ':' ? 'put names containing special characters in backticks, e.g. `aws:tag`' : 'names with special characters go in backticks, text in quotes',
     });
     i++;
   }

@@ -192,6 +192,8 @@ test('EKS-039: a filter naming a stats result runs after the stats', async () =>
     counts.set(k, g);
   }
   const expected = [...counts.values()].filter((g) => g.n > 1 && !/500/.test(String(g.code))).map((g) => ({ requestURI: g.uri, 'responseStatus.code': g.code, count: g.n }));
+  // web-1 was patched twice with 200 and twice with 500: only the 200 group survives.
+  assert.deepEqual(expected, [{ requestURI: '/api/v1/namespaces/default/pods/web-1', 'responseStatus.code': 200, count: 2 }]);
   assert.deepEqual((await run(query)).rows, expected);
   // With the corpus's own threshold nothing in the sample qualifies.
   assert.deepEqual((await run(corpusQuery('EKS-039'))).rows, []);
@@ -333,18 +335,22 @@ test('default sort is @timestamp desc; sort without direction is desc; limit and
 });
 
 test('dedup keeps the first row of each value in sort order, and every row whose value is null', async () => {
-  const r = await run('fields auditID, objectRef.namespace | filter @logStream like "audit" | sort @timestamp desc | dedup objectRef.namespace');
-  const seen = new Set<string>();
-  const expected: Row[] = [];
-  for (const e of [...events()].filter(inAuditStream).sort((a, b) => b.time - a.time)) {
-    if (e.namespace !== null) {
-      if (seen.has(e.namespace)) continue;
-      seen.add(e.namespace);
-    }
-    expected.push({ auditID: e.auditID, 'objectRef.namespace': e.namespace });
-  }
-  assert.ok(expected.some((x) => x['objectRef.namespace'] === null));
-  assert.deepEqual(asSet(r.rows), asSet(expected));
+  const r = await run('fields auditID, objectRef.namespace, toMillis(@timestamp) as ms | filter @logStream like "audit" | sort @timestamp desc | dedup objectRef.namespace');
+  const pool = events().filter(inAuditStream);
+  const newest = new Map<string, number>();
+  for (const e of pool) if (e.namespace !== null) newest.set(e.namespace, Math.max(newest.get(e.namespace) ?? -Infinity, e.time));
+  const nulls = pool.filter((e) => e.namespace === null);
+  assert.ok(nulls.length > 0);
+  const kept = r.rows.filter((row) => row['objectRef.namespace'] !== null);
+  // One row per namespace, and it is (one of) that namespace's newest events.
+  assert.deepEqual(kept.map((row) => row['objectRef.namespace']).sort(), [...newest.keys()].sort());
+  for (const row of kept) assert.equal(row['ms'], newest.get(row['objectRef.namespace'] as string));
+  assert.deepEqual(
+    r.rows.filter((row) => row['objectRef.namespace'] === null).map((row) => row['auditID']).sort(),
+    nulls.map((e) => e.auditID).sort(),
+  );
+  const ms = r.rows.map((row) => row['ms'] as number);
+  assert.deepEqual(ms, [...ms].sort((x, y) => y - x));
 });
 
 test('bin, datefloor, dateceil, fromMillis, toMillis; IP functions', async () => {
@@ -406,4 +412,40 @@ test('explain shows SQL, parameters and columns; compile problems come back as d
 
 test('a regex RE2 rejects fails at run time with a SleuthError, not a crash', async () => {
   await assert.rejects(runInsightsQuery(await db(), 'filter verb like /(?<=a)b/'), (e: unknown) => e instanceof Error && 'code' in e && (e as { code: string }).code === 'E_QUERY');
+});
+
+test('where, head, unmask, text arithmetic, @timestamp as epoch ms, fields and display after stats', async () => {
+  const e = events().find((x) => x.auditID === 'eks-0005')!;
+  const r = await run(
+    `where auditID = "eks-0005" and @timestamp >= ${e.time} and @timestamp < ${e.time + 1} | unmask | fields unmask(verb) as v, "12" * 2 as n, "x" * 2 as bad, ispresent(objectRef.namespace) as ns | head 3`,
+  );
+  assert.deepEqual(r.rows, [{ v: 'create', n: 24, bad: null, ns: 1 }]);
+  const perVerb = new Map<string, number>();
+  for (const x of events()) perVerb.set(x.verb, (perVerb.get(x.verb) ?? 0) + 1);
+  const s = await run('stats count(*) as n by verb | fields n * 2 as twice | filter twice > 20 | sort twice asc, verb asc');
+  assert.deepEqual(s.columns, ['verb', 'n', 'twice']);
+  const expected = [...perVerb]
+    .filter(([, n]) => n * 2 > 20)
+    .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([verb, n]) => ({ verb, n, twice: n * 2 }));
+  assert.ok(expected.length >= 3);
+  assert.deepEqual(s.rows, expected);
+  const d = await run('stats count(*) as n by verb | display verb | sort n desc | limit 1');
+  const top = [...perVerb].sort((a, b) => b[1] - a[1])[0]!;
+  assert.ok(top[1] > [...perVerb].sort((a, b) => b[1] - a[1])[1]![1], 'the top verb is unique');
+  assert.deepEqual(d.rows, [{ verb: top[0] }]);
+});
+
+test('unaliased results are referenced by their text after stats; whole lists read as JSON text, empty as missing', async () => {
+  const perVerb = new Map<string, number>();
+  for (const e of events()) perVerb.set(e.verb, (perVerb.get(e.verb) ?? 0) + 1);
+  const r = await run('stats count(*) by verb | filter count(*) > 20 | sort count(*) desc');
+  const expected = [...perVerb].filter(([, n]) => n > 20).sort((a, b) => b[1] - a[1]).map(([verb, n]) => ({ verb, 'count(*)': n }));
+  assert.ok(new Set(expected.map((x) => x['count(*)'])).size === expected.length, 'no ties');
+  assert.deepEqual(r.rows, expected);
+  const l = await run('filter auditID = "eks-0002" or auditID like "eks-0011" | fields auditID, sourceIPs, user.groups, ispresent(user.groups) as g | sort auditID asc');
+  assert.deepEqual(l.rows, [
+    { auditID: 'eks-0002', sourceIPs: '["198.51.100.7","10.0.0.5"]', 'user.groups': '["system:unauthenticated"]', g: 1 },
+    { auditID: "eks-0011'; DROP TABLE events; --", sourceIPs: '["10.9.9.9"]', 'user.groups': null, g: 0 },
+  ]);
 });

@@ -72,7 +72,7 @@ test('CloudWatch envelopes land in the origin; plain files have none', async () 
   assert.equal(fle[2]!.origin.cwTimestamp, T0 + 2);
   assert.equal(fle[2]!.origin.ingestionTime, T0 + 2 + 700);
   assert.equal(fle[2]!.origin.cwEventId, `3${'0'.repeat(54)}2`);
-  assert.equal(fle[2]!.time, T0 + 2);
+  assert.equal(fle[2]!.time, plain[2]!.time, 'the event\'s own time, not the shipper\'s');
   assert.equal(fle[2]!.origin.line, 3);
 
   const exp = (await collect([files.cloudwatchExport])).events;

@@ -14,10 +14,13 @@
  * Each hit is one Detection (the triggering event, with the window's other events as
  * `related`); the aggregator folds a group's repeated hits into one finding.
  *
- * State is bounded: per group only the events inside the timespan of the newest event are
- * kept (and at most MAX_ENTRIES_PER_GROUP), groups idle for longer than the timespan are
+ * Cost and state are bounded: the window ending at the newest event is kept incrementally
+ * (count, distinct-value counts, per-rule counts, ordered-chain starts), so in-order input costs
+ * O(1) per event beyond the rules' own matching. Per group only the events inside the newest
+ * window are kept (at most MAX_ENTRIES_PER_GROUP), groups idle for longer than the timespan are
  * dropped, and at most MAX_GROUPS groups live at once. Input may be out of order within the
- * window; an event older than its group's window is too late and is ignored.
+ * window: the older windows a late event changes are re-scanned (at most MAX_RECHECK per event);
+ * an event older than its group's window is too late and is ignored.
  */
 import type { AuditEvent } from '../../model/audit-event.js';
 import type { DetectorInfo, Emit } from '../detector.js';
@@ -33,6 +36,8 @@ export const MAX_GROUPS = 100_000;
 export const RELATED_CAP = 20;
 const SWEEP_EVERY = 4096;
 const EVICT_BATCH = 256;
+// Windows re-scanned per event for out-of-order input (in-order input needs none).
+export const MAX_RECHECK = 32;
 
 /** One referenced rule as the correlation sees it. */
 export interface CorrelationMember {
@@ -52,9 +57,21 @@ interface Entry {
 }
 
 interface Group {
+  /** Sorted by time; entries before winStart are outside the newest window (kept until a batch eviction). */
   entries: Entry[];
   maxTime: number;
   readonly values: readonly (string | null)[];
+  /** First entry of the newest window [maxTime - timespan, maxTime]. */
+  winStart: number;
+  /** value_count: value → occurrences in the newest window. */
+  readonly distinct: Map<string, number>;
+  /** temporal: per referenced rule, events in the newest window. */
+  readonly memberCounts: number[];
+  /** temporal_ordered: s[k] = latest start of an in-order chain r1..r(k+1) before peerTime. */
+  sBefore: number[];
+  /** temporal_ordered: time and rule mask of the events at the newest timestamp. */
+  peerTime: number;
+  peerMask: number;
 }
 
 export function conditionHolds(conds: readonly CountCondition[], n: number): boolean {
@@ -145,12 +162,26 @@ export class CorrelationEvaluator {
         const oldest = this.#groups.keys().next();
         if (oldest.done !== true) this.#groups.delete(oldest.value);
       }
-      group = { entries: [], maxTime: t, values };
+      group = {
+        entries: [],
+        maxTime: t,
+        values,
+        winStart: 0,
+        distinct: new Map(),
+        memberCounts: this.#members.map(() => 0),
+        sBefore: this.#members.slice(1).map(() => -Infinity),
+        peerTime: t,
+        peerMask: 0,
+      };
       this.#groups.set(key, group);
     }
     if (t < group.maxTime - span) return; // too late for its window
-    if (t > group.maxTime) group.maxTime = t;
-
+    const inOrder = t >= group.maxTime;
+    const entries = group.entries;
+    if (t > group.maxTime) {
+      group.maxTime = t;
+      while (group.winStart < entries.length && entries[group.winStart]!.time < t - span) this.#leave(group, entries[group.winStart++]!);
+    }
     const entry: Entry = {
       time: t,
       event,
@@ -158,33 +189,126 @@ export class CorrelationEvaluator {
       value: this.#valueVisitor === null ? null : firstValueString(this.#valueVisitor, event),
       fired: false,
     };
-    const entries = group.entries;
-    const at = upperBound(entries, t);
-    entries.splice(at, 0, entry);
-    // Evict what no in-order window can reach, in batches (one splice per EVICT_BATCH stale
-    // entries instead of one per event); windows are found by binary search, so stale entries
-    // left in place change nothing. The group stays under 2 windows + EVICT_BATCH entries.
-    let drop = lowerBound(entries, group.maxTime - span);
-    if (entries.length - drop > MAX_ENTRIES_PER_GROUP) drop = entries.length - MAX_ENTRIES_PER_GROUP;
-    if (drop >= EVICT_BATCH || (drop > 0 && drop * 2 >= entries.length)) entries.splice(0, drop);
+    entries.splice(upperBound(entries, t), 0, entry);
+    this.#enter(group, entry);
+    if (this.#rule.type === 'temporal_ordered') {
+      if (inOrder) {
+        if (t > group.peerTime) {
+          group.sBefore = this.#closure(group.sBefore, group.peerMask, group.peerTime);
+          group.peerTime = t;
+          group.peerMask = 0;
+        }
+        group.peerMask |= mask;
+      } else this.#rebuildChain(group);
+    }
+    this.#evict(group);
 
     // The new event can change the windows that end at [t, t + span]: re-check those not yet hit.
-    const from = lowerBound(entries, t);
-    const to = upperBound(entries, t + span);
+    // Windows ending at the newest time are the incremental window (O(1)); older ones, which
+    // only out-of-order input reaches, are re-scanned, at most MAX_RECHECK per event.
+    const from = lowerBound(group.entries, t);
+    const to = upperBound(group.entries, t + span);
+    let scans = 0;
     for (let i = from; i < to; i++) {
-      const x = entries[i]!;
+      const list = group.entries;
+      const x = list[i]!;
       if (x.fired) continue;
       if (this.#rule.type === 'temporal_ordered' && (x.mask & this.#lastBit) === 0) continue;
-      const lo = lowerBound(entries, x.time - span);
-      const hi = upperBound(entries, x.time);
-      const measure = this.#measure(entries, lo, hi);
+      let measure: number | null;
+      if (x.time === group.maxTime) measure = this.#currentMeasure(group);
+      else {
+        if (scans++ >= MAX_RECHECK) break;
+        measure = this.#measure(list, lowerBound(list, x.time - span), upperBound(list, x.time));
+      }
       if (measure === null || !conditionHolds(this.#condition, measure)) continue;
       x.fired = true;
-      this.#emit(x, entries, lo, hi, measure, group, emit);
+      this.#emit(x, list, lowerBound(list, x.time - span), upperBound(list, x.time), measure, group, emit);
     }
   }
 
-  /** The number the condition is about, or null when the window does not qualify. */
+  #enter(g: Group, e: Entry): void {
+    if (e.value !== null) g.distinct.set(e.value, (g.distinct.get(e.value) ?? 0) + 1);
+    for (let m = e.mask, i = 0; m !== 0; m >>>= 1, i++) if ((m & 1) !== 0) g.memberCounts[i]!++;
+  }
+
+  #leave(g: Group, e: Entry): void {
+    if (e.value !== null) {
+      const n = (g.distinct.get(e.value) ?? 1) - 1;
+      if (n <= 0) g.distinct.delete(e.value);
+      else g.distinct.set(e.value, n);
+    }
+    for (let m = e.mask, i = 0; m !== 0; m >>>= 1, i++) if ((m & 1) !== 0) g.memberCounts[i]!--;
+  }
+
+  /** Drop entries outside the newest window in batches, and cap the group's size. */
+  #evict(g: Group): void {
+    const entries = g.entries;
+    const over = entries.length - MAX_ENTRIES_PER_GROUP;
+    if (over > 0) {
+      for (let i = Math.max(g.winStart, 0); i < Math.min(over, entries.length); i++) this.#leave(g, entries[i]!);
+      entries.splice(0, over);
+      g.winStart = Math.max(0, g.winStart - over);
+      if (this.#rule.type === 'temporal_ordered') this.#rebuildChain(g);
+      return;
+    }
+    if (g.winStart >= EVICT_BATCH || (g.winStart > 0 && g.winStart * 2 >= entries.length)) {
+      entries.splice(0, g.winStart);
+      g.winStart = 0;
+    }
+  }
+
+  /** The measure of the newest window, from the incremental state. */
+  #currentMeasure(g: Group): number | null {
+    switch (this.#rule.type) {
+      case 'event_count':
+        return g.entries.length - g.winStart;
+      case 'value_count':
+        return g.distinct.size;
+      case 'temporal': {
+        let n = 0;
+        for (const c of g.memberCounts) if (c > 0) n++;
+        return n;
+      }
+      case 'temporal_ordered': {
+        const s = this.#closure(g.sBefore, g.peerMask, g.peerTime);
+        return s[s.length - 1]! >= g.peerTime - this.#rule.timespanMs ? this.#members.length : null;
+      }
+    }
+  }
+
+  /**
+   * Chain starts after the events at one timestamp (any order among them, as SQL's RANGE peers):
+   * s[k] = max(s[k], chain start through rule k+1 at this time).
+   */
+  #closure(before: readonly number[], peerMask: number, time: number): number[] {
+    const out = [...before];
+    for (let k = 0; k < out.length; k++) {
+      if ((peerMask & (1 << k)) === 0) continue;
+      const start = k === 0 ? time : out[k - 1]!;
+      if (start > out[k]!) out[k] = start;
+    }
+    return out;
+  }
+
+  /** Rebuild the ordered-chain state from the kept entries (after out-of-order input). */
+  #rebuildChain(g: Group): void {
+    let s: number[] = this.#members.slice(1).map(() => -Infinity);
+    const list = g.entries;
+    let i = 0;
+    g.peerMask = 0;
+    while (i < list.length) {
+      const time = list[i]!.time;
+      let m = 0;
+      while (i < list.length && list[i]!.time === time) m |= list[i++]!.mask;
+      if (time === g.maxTime) {
+        g.peerTime = time;
+        g.peerMask = m;
+      } else s = this.#closure(s, m, time);
+    }
+    g.sBefore = s;
+  }
+
+  /** The number the condition is about, by scanning a window, or null when it does not qualify. */
   #measure(entries: readonly Entry[], lo: number, hi: number): number | null {
     switch (this.#rule.type) {
       case 'event_count':

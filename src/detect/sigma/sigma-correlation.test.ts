@@ -321,3 +321,23 @@ test('correlation aliases: group-by reads a different field per referenced rule'
   assert.deepEqual(detections[0]!.details?.['group'], { actor: 'bob' });
   assert.deepEqual(await sqlHits(load(), events, 'corr-alias'), ids);
 });
+
+test('temporal_ordered with out-of-order arrival: order is by event time, not arrival', async () => {
+  const load = (): SigmaRuleSet => loadSigmaRules([join(CORRELATION_RULES(), 'kubernetes_audit_rbac_change_then_exec.yml')]);
+  // The exec is read first, the (earlier) RBAC change afterwards: still change → exec in time.
+  const arrival = [exec('kim-exec', 'kim', 4 * M), rbac('kim-rbac', 'kim', 1 * M), rbac('lee-rbac', 'lee', 6 * M), exec('lee-exec', 'lee', 5 * M)];
+  const { ids } = streamHits(load(), arrival, RBAC_EXEC);
+  assert.deepEqual(ids, ['kim-exec']);
+  assert.deepEqual(await sqlHits(load(), arrival, RBAC_EXEC), ids);
+});
+
+test('value_count with out-of-order arrival matches SQL', async () => {
+  const load = (): SigmaRuleSet => loadSigmaRules([join(CORRELATION_RULES(), 'kubernetes_audit_namespace_sweep.yml')]);
+  const times = [0, 9, 1, 8, 2, 7, 3, 6, 4, 5, 12, 11];
+  const arrival = times.map((m, i) => read(`x-${i + 1}`, 'xavier', `ns-${(i % 6) + 1}`, m * M));
+  const { ids } = streamHits(load(), arrival, SWEEP);
+  // By time: ns-1@0 ns-3@1 ns-5@2 ns-1@3 ns-3@4 ns-4@5 ns-2@6 ns-6@7 ns-4@8 ns-2@9 ns-6@11 ns-5@12;
+  // 5 distinct first at 6m (x-8), then every later event.
+  assert.deepEqual(ids, ['x-11', 'x-12', 'x-2', 'x-4', 'x-6', 'x-8']);
+  assert.deepEqual(await sqlHits(load(), arrival, SWEEP), ids);
+});

@@ -83,6 +83,8 @@ test('lint on the SigmaHQ rules: the known defects are warnings with reasons', (
   assert.deepEqual(never.map((p) => p.rule), ['597a7e84-187d-458b-9e4f-2f5a0e676711']);
   const replace = problems.filter((p) => p.message.includes("'replace' is not a Kubernetes audit verb"));
   assert.equal(replace.length, 4);
+  const caps = problems.filter((p) => p.message.includes('containers with securityContext.privileged: true are not matched'));
+  assert.deepEqual(caps.map((p) => p.rule), ['c5cd1b20-36bb-488d-8c05-486be3d0cb97']);
   const bodies = problems.filter((p) => p.message.includes('only logs at audit level'));
   assert.deepEqual(bodies.map((p) => p.rule).sort(), ['402b955c-8fe0-4a8c-b635-622b4ac5f902', 'c5cd1b20-36bb-488d-8c05-486be3d0cb97']);
 });

@@ -54,6 +54,10 @@ export function lintSigmaExpr(rule: SigmaDetectionRule): SourceProblem[] {
           const via = e.field.name !== e.field.path.join('.') ? ` (mapped to ${e.field.path.join('.')})` : '';
           warn(e.line, e.column, `${e.field.name}${via} is read from the ${first}, which the apiserver only logs at audit level ${first === 'requestObject' ? 'Request or RequestResponse' : 'RequestResponse'}; with a Metadata-level policy (the EKS default for most resources) this never matches`);
         }
+        if (e.field.name === 'capabilities' && e.field.path.join('.').endsWith('capabilities.add') && !bodyFields.has('capabilities:add')) {
+          bodyFields.add('capabilities:add');
+          warn(e.line, e.column, "'capabilities' means capabilities a container adds (securityContext.capabilities.add); containers with securityContext.privileged: true are not matched by it (test requestObject.spec.containers.securityContext.privileged for those)");
+        }
         if (e.field.catalog?.name === 'objectRef.apiGroup' && !e.negated && e.values.some((v) => v.kind === 'string' && v.pattern.parts.length === 0)) {
           warn(e.line, e.column, `${e.field.name}: '' only matches producers that write an empty apiGroup; the apiserver omits objectRef.apiGroup for the core group, so use null to match core resources`);
         }

@@ -82,12 +82,7 @@ class ExprCompiler {
       return { kind: 'scalar', text: col, present: `${col} IS NOT NULL`, int: null };
     }
     const raw = d.quoteIdentifier('raw');
-    const segs: (string | number)[] = [];
-    let hasArray = false;
-    f.path.forEach((k, i) => {
-      segs.push(k);
-      if (f.arrays[i] === true) hasArray = true;
-    });
+    const hasArray = f.arrays.some((a) => a);
     const pathText = jsonPathWithArrays(d, f.path, f.arrays);
     const pp = this.p.add(pathText);
     if (hasArray) {
