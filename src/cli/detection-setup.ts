@@ -106,7 +106,8 @@ export async function buildDetectionSetup(flags: DetectionFlags, io: CliIo): Pro
       ...(flags.threatFeeds.length > 0 ? { malicious: [...flags.threatFeeds] } : {}),
     });
     // Threat-list line problems are warnings: one bad line must not discard a whole feed.
-    for (const p of intel.errors) warnings.push({ ...p, severity: 'warning' });
+    for (const p of intel.errors.slice(0, 5)) io.stderr.write(`sleuth: ${terminalSafe(formatProblem({ ...p, severity: 'warning' }))}\n`);
+    if (intel.errors.length > 5) io.stderr.write(`sleuth: … and ${intel.errors.length - 5} more threat-list lines skipped\n`);
     const natives = nativeDetectors({ intel: intel.value });
     units.push(...natives);
     parts.push(`${natives.length} native`);
@@ -130,8 +131,12 @@ export async function buildDetectionSetup(flags: DetectionFlags, io: CliIo): Pro
     parts.push(`${r.detectors.length} Sigma${r.skipped.length > 0 ? ` (${r.skipped.length} skipped: not kubernetes/audit)` : ''}`);
   }
 
-  for (const w of warnings.slice(0, 20)) io.stderr.write(`sleuth: ${terminalSafe(formatProblem(w))}\n`);
-  if (warnings.length > 20) io.stderr.write(`sleuth: … and ${warnings.length - 20} more warnings (see \`sleuth rules lint\`)\n`);
+  // Warnings (rules that can never match as written, threat-list lines skipped) are for the
+  // rule author: one line here, every detail from `sleuth rules lint`.
+  if (warnings.length > 0) {
+    const files = [...new Set(warnings.map((w) => w.file).filter((f): f is string => f !== undefined))];
+    io.stderr.write(`sleuth: ${warnings.length} warning(s) in ${files.length} rule file(s); run \`sleuth rules lint${files.length <= 3 ? ' ' + files.map((f) => terminalSafe(f)).join(' ') : ' FILE…'}\` for details\n`);
+  }
   if (errors.length > 0) {
     const shown = errors.slice(0, 50).map((p) => `  ${terminalSafe(formatProblem(p))}`);
     throw new UsageError(`rules could not be loaded (${errors.length} error(s)):\n${shown.join('\n')}${errors.length > 50 ? `\n  … and ${errors.length - 50} more` : ''}\nFix them, or check with \`sleuth rules lint FILE…\`.`);

@@ -158,7 +158,7 @@ function summaryText(s: ScanSummary, findings: readonly Finding[], evaluations: 
   ];
   if (s.skippedTotal > 0) {
     lines.push(`  skipped by reason: ${Object.entries(s.skipped).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    for (const p of s.problems) lines.push(`  ${terminalSafe(p.file)}:${p.line}: ${terminalSafe(p.reason)}`);
+    for (const p of s.problems) lines.push(`  ${terminalSafe(p.file)}${p.line > 0 ? `:${p.line}` : ''}: ${terminalSafe(p.reason)}`);
     if (s.skippedTotal > s.problems.length) lines.push(`  … and ${s.skippedTotal - s.problems.length} more`);
   }
   lines.push(`Rules: ${rules}; ${s.detected.toLocaleString('en-US')} requests checked, ${evaluations.toLocaleString('en-US')} rule evaluations`);
