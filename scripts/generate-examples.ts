@@ -79,8 +79,13 @@ Try it:
 
 \`\`\`
 sleuth scan examples/audit-sample.jsonl --tor-exits examples/intel/tor-exit-nodes.txt --intel examples/intel/malicious-ips.txt
-sleuth scan examples/cloudwatch-export --tor-exits examples/intel/tor-exit-nodes.txt --intel examples/intel/malicious-ips.txt
+sleuth scan examples/cloudwatch-export --cluster ${cluster} --tor-exits examples/intel/tor-exit-nodes.txt --intel examples/intel/malicious-ips.txt
+sleuth query 'fields @timestamp, verb, requestURI, responseStatus.code | filter user.username = "${STORY_IDENTITY}" | sort @timestamp asc'
+sleuth query 'filter sourceIPs.0 like /^(198\\.51\\.100|203\\.0\\.113)\\./ | stats count(*) as requests by user.username, sourceIPs.0'
 \`\`\`
+
+(An export to S3 carries no log group, hence \`--cluster\`; the JSONL file is scanned as cluster \`default\`
+unless \`--cluster\` says otherwise.)
 
 ## The story (2024-06-03, times UTC)
 

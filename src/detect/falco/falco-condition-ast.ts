@@ -8,6 +8,8 @@
 export interface SpanNode {
   readonly offset: number;
   readonly length: number;
+  /** Set when the node came from a macro: the offset is then in that macro's condition text. */
+  readonly origin?: string;
 }
 
 export const COMPARE_OPERATORS = [
@@ -43,6 +45,27 @@ export interface FieldRefNode {
   readonly span: SpanNode;
 }
 
+export const TRANSFORMERS = ['tolower', 'toupper', 'b64', 'basename', 'len'] as const;
+/** Single-argument field transformers (libsinsp); join/concat/getopt are not supported. */
+export type TransformerName = (typeof TRANSFORMERS)[number];
+
+/** `tolower(field)` and friends; operands nest: `len(tolower(x.y))`. */
+export interface TransformerNode {
+  readonly kind: 'transformer';
+  readonly name: TransformerName;
+  readonly operand: FieldExprNode;
+  readonly span: SpanNode;
+}
+
+export type FieldExprNode = FieldRefNode | TransformerNode;
+
+/** A field on the right-hand side: `val(field)` or a transformer. */
+export interface FieldValueNode {
+  readonly kind: 'fieldvalue';
+  readonly expr: FieldExprNode;
+  readonly span: SpanNode;
+}
+
 export interface StringValueNode {
   readonly kind: 'string';
   readonly value: string;
@@ -62,11 +85,11 @@ export interface ListRefNode {
   readonly span: SpanNode;
 }
 
-export type ValueNode = StringValueNode | ListValueNode | ListRefNode;
+export type ValueNode = StringValueNode | ListValueNode | ListRefNode | FieldValueNode;
 
 export interface CheckNode {
   readonly kind: 'check';
-  readonly field: FieldRefNode;
+  readonly field: FieldExprNode;
   readonly op: Operator;
   readonly modifier: OperatorModifier | null;
   /** null only for `exists`. */
@@ -106,9 +129,11 @@ export const ConditionNodes = Object.freeze({
   or: (children: readonly ConditionNode[], span: SpanNode): OrNode => Object.freeze({ kind: 'or', children: Object.freeze([...children]), span }),
   not: (child: ConditionNode, span: SpanNode): NotNode => Object.freeze({ kind: 'not', child, span }),
   macro: (name: string, span: SpanNode): MacroRefNode => Object.freeze({ kind: 'macro', name, span }),
-  check: (field: FieldRefNode, op: Operator, modifier: OperatorModifier | null, value: ValueNode | null, span: SpanNode): CheckNode =>
+  check: (field: FieldExprNode, op: Operator, modifier: OperatorModifier | null, value: ValueNode | null, span: SpanNode): CheckNode =>
     Object.freeze({ kind: 'check', field, op, modifier, value, span }),
   field: (name: string, arg: string | null, span: SpanNode): FieldRefNode => Object.freeze({ kind: 'field', name, arg, span }),
+  transformer: (name: TransformerName, operand: FieldExprNode, span: SpanNode): TransformerNode => Object.freeze({ kind: 'transformer', name, operand, span }),
+  fieldvalue: (expr: FieldExprNode, span: SpanNode): FieldValueNode => Object.freeze({ kind: 'fieldvalue', expr, span }),
   string: (value: string, span: SpanNode): StringValueNode => Object.freeze({ kind: 'string', value, span }),
   list: (values: readonly StringValueNode[], span: SpanNode): ListValueNode => Object.freeze({ kind: 'list', values: Object.freeze([...values]), span }),
   listref: (name: string, span: SpanNode): ListRefNode => Object.freeze({ kind: 'listref', name, span }),
@@ -131,4 +156,37 @@ export function mapCondition(node: ConditionNode, leaf: (n: CheckNode | MacroRef
     macro: (n) => leaf(n),
   };
   return (handlers[node.kind] as (n: ConditionNode) => ConditionNode)(node);
+}
+
+function tag(s: SpanNode, origin: string): SpanNode {
+  return s.origin !== undefined ? s : Object.freeze({ offset: s.offset, length: s.length, origin });
+}
+
+/**
+ * Mark every position in a macro body as belonging to that macro, so errors found after
+ * substitution point into the macro's text. Positions already tagged (nested macros) keep theirs.
+ */
+export function tagOrigin(node: ConditionNode, origin: string): ConditionNode {
+  return mapCondition(node, (leaf) => {
+    if (leaf.kind === 'macro') return ConditionNodes.macro(leaf.name, tag(leaf.span, origin));
+    const field = tagExpr(leaf.field, origin);
+    const v = leaf.value;
+    const value =
+      v === null
+        ? null
+        : v.kind === 'string'
+          ? ConditionNodes.string(v.value, tag(v.span, origin))
+          : v.kind === 'list'
+            ? ConditionNodes.list(v.values.map((x) => ConditionNodes.string(x.value, tag(x.span, origin))), tag(v.span, origin))
+            : v.kind === 'listref'
+              ? ConditionNodes.listref(v.name, tag(v.span, origin))
+              : ConditionNodes.fieldvalue(tagExpr(v.expr, origin), tag(v.span, origin));
+    return ConditionNodes.check(field, leaf.op, leaf.modifier, value, tag(leaf.span, origin));
+  });
+}
+
+function tagExpr(e: FieldExprNode, origin: string): FieldExprNode {
+  return e.kind === 'field'
+    ? ConditionNodes.field(e.name, e.arg, tag(e.span, origin))
+    : ConditionNodes.transformer(e.name, tagExpr(e.operand, origin), tag(e.span, origin));
 }

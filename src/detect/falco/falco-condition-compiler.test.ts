@@ -157,3 +157,28 @@ test('unknown fields and bad arguments are located errors', () => {
   assert.match(compileError('ka.uri.param exists'), /requires an argument/);
   assert.match(compileError('ka.verb[x] exists'), /does not take an argument/);
 });
+
+test('transformers: tolower, toupper, b64, basename, len (per element on lists)', () => {
+  check('tolower(ka.user.name) = alice', true);
+  check('toupper(ka.verb) = CREATE', true);
+  check('basename(ka.uri) startswith "exec?"', true);
+  check('len(ka.user.name) = 5', true);
+  check('len(ka.user.groups) = 2', true);
+  check('len(ka.user.name) > 10', false); // len is numeric: 5 > 10 is false (strcmp would say "5" > "10")
+  check('toupper(ka.user.groups) intersects (DEVS)', true);
+  const b = auditEvent({ objectRef: { resource: 'secrets', name: 'aGVsbG8=' } });
+  assert.equal(compile('b64(ka.target.name) = hello')(b), true);
+  assert.equal(compile('b64(ka.target.namespace) exists')(b), false); // absent stays absent
+  assert.equal(compile('b64(ka.target.resource) exists')(b), false); // "secrets" is not valid base64
+  assert.match(compileError('tolower(evt.num) = 1'), /not supported on numeric field 'evt.num'/);
+});
+
+test('val(): compare a field with another field', () => {
+  const e = auditEvent({ user: { username: 'p1' }, objectRef: { resource: 'pods', name: 'p1', namespace: 'P1' } });
+  assert.equal(compile('ka.user.name = val(ka.target.name)')(e), true);
+  assert.equal(compile('ka.user.name != val(ka.target.namespace)')(e), true);
+  assert.equal(compile('ka.user.name = tolower(ka.target.namespace)')(e), true);
+  assert.equal(compile('ka.user.name = val(ka.target.subresource)')(e), false); // absent right side
+  assert.match(compileError('ka.user.groups intersects val(ka.verb)'), /needs single-valued fields/);
+  assert.match(compileError('ka.uri glob val(ka.verb)'), /'glob' cannot compare with a field value/);
+});

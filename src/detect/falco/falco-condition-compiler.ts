@@ -5,8 +5,8 @@
  * makes every check false, `exists` included (grammar.md §4).
  */
 import type { AuditEvent } from '../../model/audit-event.js';
-import type { CheckNode, ConditionKind, ConditionNode, Operator, SpanNode, StringValueNode } from './falco-condition-ast.js';
-import { falcoField, parseFieldArg, type FalcoFieldDef, type FieldExtractor } from './falco-fields.js';
+import type { CheckNode, ConditionKind, ConditionNode, FieldExprNode, Operator, SpanNode, StringValueNode, TransformerName } from './falco-condition-ast.js';
+import { falcoField, parseFieldArg, type FalcoFieldDef, type FalcoFieldType, type FieldExtractor } from './falco-fields.js';
 import { asciiLower, compileGlob, compilePathMatch, compileRegex } from './falco-operators.js';
 
 export type Predicate = (event: AuditEvent) => boolean;
@@ -14,6 +14,8 @@ export type Predicate = (event: AuditEvent) => boolean;
 export interface ConditionCompileError {
   readonly offset: number;
   readonly length: number;
+  /** The macro whose text `offset` is in, when the error is inside a substituted macro. */
+  readonly origin?: string;
   readonly message: string;
   /** Unknown fields / unknown macros: what `skip-if-unknown-filter` turns into a warning. */
   readonly unknownFilter?: boolean;
@@ -36,7 +38,72 @@ export function compileCondition(node: ConditionNode): ConditionCompileResult {
 
 const NEVER: Predicate = () => false;
 
+// Rules share most of their conditions through macros (kevt, pod, kcreate, …). Every distinct
+// subtree (same text, ignoring positions) compiles to one predicate memoized on the last event,
+// so on one event each shared check or macro body runs once however many rules contain it.
+const SHARED_PREDICATES = new Map<string, Predicate>();
+
+function memoPredicate(p: Predicate): Predicate {
+  let last: AuditEvent | null = null;
+  let result = false;
+  return (e) => {
+    if (e !== last) {
+      result = p(e);
+      last = e;
+    }
+    return result;
+  };
+}
+
+/** Structural key of a subtree: kinds, fields, operators and values, without positions. */
+export function conditionKey(node: ConditionNode): string {
+  switch (node.kind) {
+    case 'and':
+    case 'or':
+      return `${node.kind}(${node.children.map(conditionKey).join(',')})`;
+    case 'not':
+      return `not(${conditionKey(node.child)})`;
+    case 'macro':
+      return `@${node.name}`;
+    case 'check':
+      return JSON.stringify([exprKey(node.field), node.op, node.modifier, valueKey(node.value)]);
+  }
+}
+
+function exprKey(e: FieldExprNode): string {
+  return e.kind === 'field' ? `${e.name}[${e.arg ?? ''}]` : `${e.name}(${exprKey(e.operand)})`;
+}
+
+function valueKey(v: CheckNode['value']): unknown {
+  if (v === null) return null;
+  switch (v.kind) {
+    case 'string':
+      return v.value;
+    case 'list':
+      return v.values.map((x) => x.value);
+    case 'listref':
+      return { ref: v.name };
+    case 'fieldvalue':
+      return { field: exprKey(v.expr) };
+  }
+}
+
 function compileNode(node: ConditionNode, errors: ConditionCompileError[]): Predicate {
+  const key = node.kind === 'macro' ? null : conditionKey(node);
+  const shared = key === null ? undefined : SHARED_PREDICATES.get(key);
+  if (shared !== undefined) return shared;
+  const before = errors.length;
+  const p = compileNodeUncached(node, errors);
+  // Only error-free subtrees are shared (errors must be reported for every rule).
+  if (key !== null && errors.length === before && SHARED_PREDICATES.size < SHARED_CAP) {
+    const m = memoPredicate(p);
+    SHARED_PREDICATES.set(key, m);
+    return m;
+  }
+  return p;
+}
+
+function compileNodeUncached(node: ConditionNode, errors: ConditionCompileError[]): Predicate {
   const handlers: { [K in ConditionKind]: (n: Extract<ConditionNode, { kind: K }>) => Predicate } = {
     and: (n) => all(n.children.map((c) => compileNode(c, errors))),
     or: (n) => any(n.children.map((c) => compileNode(c, errors))),
@@ -53,8 +120,8 @@ function compileNode(node: ConditionNode, errors: ConditionCompileError[]): Pred
   return (handlers[node.kind] as (n: ConditionNode) => Predicate)(node);
 }
 
-function at(s: SpanNode): { offset: number; length: number } {
-  return { offset: s.offset, length: s.length };
+function at(s: SpanNode): { offset: number; length: number; origin?: string } {
+  return s.origin === undefined ? { offset: s.offset, length: s.length } : { offset: s.offset, length: s.length, origin: s.origin };
 }
 
 function all(ps: Predicate[]): Predicate {
@@ -114,13 +181,77 @@ export function compileFieldRef(name: string, arg: string | null): { ok: true; d
   return { ok: true, def, extract };
 }
 
-function compileCheck(n: CheckNode, errors: ConditionCompileError[]): Predicate | null {
-  const ref = compileFieldRef(n.field.name, n.field.arg);
-  if (!ref.ok) {
-    errors.push({ ...at(n.field.span), message: ref.message, ...(ref.unknown ? { unknownFilter: true } : {}) });
+/** What a compiled field expression yields: its type, whether it is a list, and the extractor. */
+interface FieldShape {
+  readonly name: string;
+  readonly type: FalcoFieldType;
+  readonly list: boolean;
+}
+
+// Transformers apply per value (per element for list fields); undefined means extraction failed.
+const TRANSFORM = {
+  tolower: (s: string) => asciiLower(s),
+  toupper: (s: string) => (/[a-z]/.test(s) ? s.replace(/[a-z]+/g, (m) => m.toUpperCase()) : s),
+  b64: (s: string) => {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) return undefined;
+    return Buffer.from(s, 'base64').toString('utf8');
+  },
+  basename: (s: string) => s.slice(s.lastIndexOf('/') + 1),
+} as const satisfies Record<Exclude<TransformerName, 'len'>, (s: string) => string | undefined>;
+
+function compileFieldExpr(expr: FieldExprNode, errors: ConditionCompileError[]): { shape: FieldShape; extract: FieldExtractor } | null {
+  if (expr.kind === 'field') {
+    const ref = compileFieldRef(expr.name, expr.arg);
+    if (!ref.ok) {
+      errors.push({ ...at(expr.span), message: ref.message, ...(ref.unknown ? { unknownFilter: true } : {}) });
+      return null;
+    }
+    return { shape: ref.def, extract: ref.extract };
+  }
+  const inner = compileFieldExpr(expr.operand, errors);
+  if (inner === null) return null;
+  const name = `${expr.name}(${inner.shape.name})`;
+  const get = inner.extract;
+  if (expr.name === 'len') {
+    // Byte length of a string (UTF-8, as libsinsp counts), or the number of values of a list.
+    return {
+      shape: { name, type: 'uint64', list: false },
+      extract: (e) => {
+        const v = get(e);
+        return v === undefined ? undefined : typeof v === 'string' ? String(Buffer.byteLength(v, 'utf8')) : String(v.length);
+      },
+    };
+  }
+  if (inner.shape.type !== 'string') {
+    errors.push({ ...at(expr.span), message: `transformer '${expr.name}' is not supported on numeric field '${inner.shape.name}'` });
     return null;
   }
-  const { def, extract } = ref;
+  const f = TRANSFORM[expr.name];
+  const extract: FieldExtractor = inner.shape.list
+    ? (e) => {
+        const v = get(e) as readonly string[] | undefined;
+        if (v === undefined) return undefined;
+        const out: string[] = [];
+        for (const x of v) {
+          const t = f(x);
+          if (t === undefined) return undefined;
+          out.push(t);
+        }
+        return out;
+      }
+    : (e) => {
+        const v = get(e) as string | undefined;
+        return v === undefined ? undefined : f(v);
+      };
+  return { shape: { name, type: 'string', list: inner.shape.list }, extract };
+}
+
+const FIELD_VALUE_OPS: ReadonlySet<Operator> = new Set(['=', '!=', '<', '<=', '>', '>=', 'contains', 'icontains', 'startswith', 'endswith', 'in', 'intersects']);
+
+function compileCheck(n: CheckNode, errors: ConditionCompileError[]): Predicate | null {
+  const lhs = compileFieldExpr(n.field, errors);
+  if (lhs === null) return null;
+  const { shape: def, extract } = lhs;
   const fail = (message: string, s: SpanNode = n.span): null => {
     errors.push({ ...at(s), message });
     return null;
@@ -133,6 +264,20 @@ function compileCheck(n: CheckNode, errors: ConditionCompileError[]): Predicate 
   const value = n.value;
   if (value === null) return fail(`operator '${n.op}' needs a value`);
   if (value.kind === 'listref') return fail(`'${value.name}' is not a defined list; write a parenthesized list after '${n.op}'`, value.span);
+  if (value.kind === 'fieldvalue') {
+    const rhs = compileFieldExpr(value.expr, errors);
+    if (rhs === null) return null;
+    if (def.list || rhs.shape.list) return fail(`comparing a field with another field (val()) needs single-valued fields`, value.span);
+    if (!FIELD_VALUE_OPS.has(n.op) || n.modifier !== null) return fail(`'${n.op}' cannot compare with a field value`, value.span);
+    const test = dynamicTest(n.op, def.type === 'uint64' && rhs.shape.type === 'uint64' ? cmpUint : cmpStr);
+    const other = rhs.extract;
+    return (e) => {
+      const l = extract(e);
+      if (l === undefined) return false;
+      const r = other(e);
+      return r !== undefined && test(l as string, r as string);
+    };
+  }
 
   const normalize = def.type === 'uint64' ? (v: StringValueNode) => canonicalUint(v.value) : (v: StringValueNode) => v.value;
   if (value.kind === 'list') {
@@ -209,7 +354,32 @@ function cmpStr(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function scalarTest(op: Operator, rhs: string, def: FalcoFieldDef, fail: (m: string) => null): ((s: string) => boolean) | null {
+function dynamicTest(op: Operator, cmp: (a: string, b: string) => number): (l: string, r: string) => boolean {
+  switch (op) {
+    case '!=':
+      return (l, r) => l !== r;
+    case '<':
+      return (l, r) => cmp(l, r) < 0;
+    case '<=':
+      return (l, r) => cmp(l, r) <= 0;
+    case '>':
+      return (l, r) => cmp(l, r) > 0;
+    case '>=':
+      return (l, r) => cmp(l, r) >= 0;
+    case 'contains':
+      return (l, r) => l.includes(r);
+    case 'icontains':
+      return (l, r) => asciiLower(l).includes(asciiLower(r));
+    case 'startswith':
+      return (l, r) => l.startsWith(r);
+    case 'endswith':
+      return (l, r) => l.endsWith(r);
+    default:
+      return (l, r) => l === r; // =, in, intersects against one value
+  }
+}
+
+function scalarTest(op: Operator, rhs: string, def: FieldShape, fail: (m: string) => null): ((s: string) => boolean) | null {
   const cmp = def.type === 'uint64' ? cmpUint : cmpStr;
   switch (op) {
     case '=':

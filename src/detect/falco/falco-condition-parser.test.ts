@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ConditionNode } from './falco-condition-ast.js';
+import type { ConditionNode, FieldExprNode } from './falco-condition-ast.js';
+
+function showExpr(e: FieldExprNode): string {
+  return e.kind === 'field' ? (e.arg === null ? e.name : `${e.name}[${e.arg}]`) : `${e.name}(${showExpr(e.operand)})`;
+}
 import { parseCondition } from './falco-condition-parser.js';
 
 /** Compact rendering of a tree for explicit expectations. */
@@ -16,8 +20,17 @@ function show(n: ConditionNode | null): string {
     case 'macro':
       return `@${n.name}`;
     case 'check': {
-      const f = n.field.arg === null ? n.field.name : `${n.field.name}[${n.field.arg}]`;
-      const v = n.value === null ? '' : n.value.kind === 'string' ? ` ${JSON.stringify(n.value.value)}` : n.value.kind === 'list' ? ` [${n.value.values.map((x) => JSON.stringify(x.value)).join(',')}]` : ` $${n.value.name}`;
+      const f = showExpr(n.field);
+      const v =
+        n.value === null
+          ? ''
+          : n.value.kind === 'string'
+            ? ` ${JSON.stringify(n.value.value)}`
+            : n.value.kind === 'list'
+              ? ` [${n.value.values.map((x) => JSON.stringify(x.value)).join(',')}]`
+              : n.value.kind === 'listref'
+                ? ` $${n.value.name}`
+                : ` val(${showExpr(n.value.expr)})`;
       return `${f} ${n.op}${n.modifier ? ' ' + n.modifier : ''}${v}`;
     }
   }
@@ -57,6 +70,14 @@ test('every operator parses', () => {
   assert.equal(ok('ka.verb in mylist'), 'ka.verb in $mylist');
 });
 
+test('transformers on the left, val() and transformers on the right', () => {
+  assert.equal(ok('tolower(ka.user.name) = alice'), 'tolower(ka.user.name) = "alice"');
+  assert.equal(ok('len(toupper( ka.uri.param[x] )) > 3'), 'len(toupper(ka.uri.param[x])) > "3"');
+  assert.equal(ok('ka.user.name = val(ka.target.name)'), 'ka.user.name = val(ka.target.name)');
+  assert.equal(ok('ka.user.name != basename(ka.uri)'), 'ka.user.name != val(basename(ka.uri))');
+  assert.equal(ok('ka.response.code < val(ka.stage)'), 'ka.response.code < val(ka.stage)');
+});
+
 test('precedence: not > and > or; each not toggles', () => {
   assert.equal(ok('a or b and c'), 'or(@a, and(@b, @c))');
   assert.equal(ok('not a and b'), 'and(not(@a), @b)');
@@ -87,7 +108,9 @@ test('errors carry the offset of the offending token', () => {
   assert.deepEqual(err('ka.uri = "abc'), { offset: 9, message: 'unterminated quoted string' });
   assert.deepEqual(err('ka.uri = "a\\qb"'), { offset: 11, message: "invalid escape sequence '\\q' in quoted string" });
   assert.deepEqual(err('ka.response.code < abc'), { offset: 19, message: "expected a number value after '<'" });
-  assert.deepEqual(err('tolower(ka.verb) = x'), { offset: 0, message: "field transformer 'tolower(…)' is not supported" });
+  assert.deepEqual(err('join(ka.verb) = x'), { offset: 0, message: "field transformer 'join(…)' is not supported" });
+  assert.deepEqual(err('val(ka.verb) = x'), { offset: 0, message: 'val() can only be used on the right-hand side of a comparison' });
+  assert.deepEqual(err('tolower(ka.verb = x'), { offset: 16, message: "expected ')' to close 'tolower('" });
   assert.deepEqual(err(''), { offset: 0, message: 'empty condition' });
   assert.deepEqual(err('ka.verb in (a,,b)'), { offset: 14, message: "expected a list value after ','" });
 });

@@ -6,15 +6,18 @@
  * anchored matchers rather than by a separate token stream.
  *
  * Parse errors are data: `{ value, errors }`, each error with an offset into the text.
- * Transformers (`tolower(…)`, `val(…)`) are recognised and reported as unsupported.
+ * Field transformers `tolower toupper b64 basename len` and `val(field)` on the right-hand side
+ * are supported; the multi-argument `join concat getopt` are reported as unsupported.
  */
 import {
   ConditionNodes,
   span,
   type CheckNode,
   type ConditionNode,
+  type FieldExprNode,
   type FieldRefNode,
   type ListValueNode,
+  type TransformerName,
   type Operator,
   type OperatorModifier,
   type StringValueNode,
@@ -223,8 +226,11 @@ class ConditionParser {
       return inner;
     }
     RE_TRANSFORMER.lastIndex = this.#pos;
-    const tr = RE_TRANSFORMER.exec(this.text);
-    if (tr !== null) this.fail(`field transformer '${tr[0]}…)' is not supported`, tr[0].length);
+    if (RE_TRANSFORMER.test(this.text)) {
+      if (this.text.startsWith('val(', this.#pos)) this.fail(`val() can only be used on the right-hand side of a comparison`, 4);
+      const expr = this.parseFieldExpr();
+      return this.parseCondition(expr, start);
+    }
     const fieldName = this.match(RE_FIELD_NAME);
     if (fieldName !== null) {
       const field = this.parseFieldArg(fieldName, start);
@@ -233,6 +239,46 @@ class ConditionParser {
     const ident = this.match(RE_IDENTIFIER);
     if (ident !== null) return ConditionNodes.macro(ident, span(start, ident.length));
     this.fail(`unexpected token '${this.text.slice(this.#pos, this.#pos + this.tokenLength())}', expecting a field, a macro name or '('`, this.tokenLength());
+  }
+
+  /** A field, or a transformer applied to a field expression: `tolower(ka.user.name)`. */
+  private parseFieldExpr(): FieldExprNode {
+    this.enter();
+    const start = this.#pos;
+    RE_TRANSFORMER.lastIndex = this.#pos;
+    const tr = RE_TRANSFORMER.exec(this.text);
+    let expr: FieldExprNode;
+    if (tr !== null) {
+      const name = tr[0].slice(0, -1);
+      if (name === 'val') this.fail(`val() cannot be nested in a transformer`, 4);
+      if (name === 'join' || name === 'concat' || name === 'getopt') this.fail(`field transformer '${name}(…)' is not supported`, tr[0].length);
+      this.#pos += tr[0].length;
+      this.blanks();
+      const operand = this.parseFieldExpr();
+      this.blanks();
+      if (!this.lit(')')) this.fail(`expected ')' to close '${name}('`, this.tokenLength());
+      expr = ConditionNodes.transformer(name as TransformerName, operand, span(start, this.#pos - start));
+    } else {
+      const fieldName = this.match(RE_FIELD_NAME);
+      if (fieldName === null) this.fail(`expected a field name`, this.tokenLength());
+      expr = this.parseFieldArg(fieldName, start);
+    }
+    this.leave();
+    return expr;
+  }
+
+  /** `val(field)` or a transformer where a value is expected. */
+  private parseFieldValue(): ValueNode {
+    const start = this.#pos;
+    let expr: FieldExprNode;
+    if (this.text.startsWith('val(', this.#pos)) {
+      this.#pos += 4;
+      this.blanks();
+      expr = this.parseFieldExpr();
+      this.blanks();
+      if (!this.lit(')')) this.fail(`expected ')' to close 'val('`, this.tokenLength());
+    } else expr = this.parseFieldExpr();
+    return ConditionNodes.fieldvalue(expr, span(start, this.#pos - start));
   }
 
   private parseFieldArg(name: string, start: number): FieldRefNode {
@@ -246,7 +292,7 @@ class ConditionParser {
     return ConditionNodes.field(name, arg, span(start, this.#pos - start));
   }
 
-  private parseCondition(field: FieldRefNode, start: number): CheckNode {
+  private parseCondition(field: FieldExprNode, start: number): CheckNode {
     this.blanks();
     const opStart = this.#pos;
     const done = (op: Operator, modifier: OperatorModifier | null, value: ValueNode | null): CheckNode =>
@@ -268,8 +314,8 @@ class ConditionParser {
       if (this.lit(op)) return done(op, null, this.parseListValue(true));
     }
     this.#pos = opStart;
-    if (this.#pos >= this.text.length) this.fail(`expected an operator after field '${field.name}'`);
-    this.fail(`expected an operator after field '${field.name}', found '${this.text.slice(this.#pos, this.#pos + this.tokenLength())}'`, this.tokenLength());
+    if (this.#pos >= this.text.length) this.fail(`expected an operator after field '${fieldLabel(field)}'`);
+    this.fail(`expected an operator after field '${fieldLabel(field)}', found '${this.text.slice(this.#pos, this.#pos + this.tokenLength())}'`, this.tokenLength());
   }
 
   private parseStrRhs(op: Operator, done: (op: Operator, m: OperatorModifier | null, v: ValueNode | null) => CheckNode): CheckNode {
@@ -282,24 +328,29 @@ class ConditionParser {
       }
     }
     this.#pos = save;
-    return done(op, null, this.parseStrValue(op));
+    return done(op, null, this.parseStrRhsValue(op));
   }
 
-  private parseNumValue(op: string): StringValueNode {
+  private parseNumValue(op: string): ValueNode {
     this.blanks();
     const start = this.#pos;
     RE_TRANSFORMER.lastIndex = this.#pos;
-    if (RE_TRANSFORMER.test(this.text)) this.fail(`field transformers and val() are not supported`);
+    if (RE_TRANSFORMER.test(this.text)) return this.parseFieldValue();
     const v = this.match(RE_HEX) ?? this.match(RE_NUMBER);
     if (v === null) this.fail(`expected a number value after '${op}'`, this.tokenLength());
     return ConditionNodes.string(v, span(start, v.length));
   }
 
+  private parseStrRhsValue(op: string): ValueNode {
+    this.blanks();
+    RE_TRANSFORMER.lastIndex = this.#pos;
+    if (RE_TRANSFORMER.test(this.text)) return this.parseFieldValue();
+    return this.parseStrValue(op);
+  }
+
   private parseStrValue(op: string): StringValueNode {
     this.blanks();
     const start = this.#pos;
-    RE_TRANSFORMER.lastIndex = this.#pos;
-    if (RE_TRANSFORMER.test(this.text)) this.fail(`field transformers and val() are not supported`);
     const c = this.text[this.#pos];
     if (c === '"' || c === "'") return this.quoted();
     const v = this.match(RE_BARE_STR);
@@ -313,6 +364,8 @@ class ConditionParser {
   private parseListValue(allowIdentifier: boolean): ValueNode {
     this.blanks();
     const start = this.#pos;
+    RE_TRANSFORMER.lastIndex = this.#pos;
+    if (allowIdentifier && RE_TRANSFORMER.test(this.text)) return this.parseFieldValue();
     if (!this.lit('(')) {
       if (allowIdentifier) {
         const id = this.match(RE_IDENTIFIER);
@@ -390,4 +443,8 @@ export function unescapeQuoted(body: string, delim: string, fail: (offset: numbe
     i++;
   }
   return out;
+}
+
+function fieldLabel(e: FieldExprNode): string {
+  return e.kind === 'field' ? e.name : `${e.name}(${fieldLabel(e.operand)})`;
 }

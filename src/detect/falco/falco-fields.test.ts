@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AuditEvent } from '../../model/audit-event.js';
-import { FALCO_FIELDS, falcoField, parseFieldArg, type FieldValue } from './falco-fields.js';
+import { FALCO_FIELDS, falcoField, parseFieldArg, rfc3339ToNanos, type FieldValue } from './falco-fields.js';
 import { auditEvent } from './falco-test-support.js';
 
 function get(name: string, arg: string | null, e: AuditEvent): FieldValue {
@@ -130,10 +130,31 @@ test('jevt.value (RFC 6901), jevt.rawtime (ns of stageTimestamp), jevt.obj (inde
   assert.equal(get('jevt.obj', null, small), '{\n  "auditID": "x",\n  "a": {\n    "b": [\n      1,\n      {}\n    ]\n  },\n  "c": []\n}');
 });
 
-test('every ka.* field is absent when the event has no auditID', () => {
+// Fields served from typed AuditEvent properties: normalized events always have an auditID,
+// so for them the rule cannot arise; every field read from the raw JSON follows it.
+const TYPED = new Set(['ka.auditid', 'ka.stage', 'ka.auth.decision', 'ka.auth.reason', 'ka.user.name', 'ka.user.groups', 'ka.impuser.name', 'ka.verb', 'ka.uri',
+  'ka.target.name', 'ka.target.namespace', 'ka.target.resource', 'ka.target.subresource', 'ka.req.configmap.name', 'ka.response.code', 'ka.response.reason', 'ka.useragent']);
+
+test('rfc3339ToNanos: fractions, offsets, and invalid text', () => {
+  assert.equal(rfc3339ToNanos('2024-05-01T12:00:00.5+02:00'), '1714557600500000000');
+  assert.equal(rfc3339ToNanos('1970-01-01T00:00:00.000000123Z'), '123');
+  assert.equal(rfc3339ToNanos('2024-05-01T10:00:00Z'), '1714557600000000000');
+  assert.equal(rfc3339ToNanos('2024-05-01 10:00:00Z'), undefined);
+  assert.equal(rfc3339ToNanos('2024-13-01T10:00:00Z'), undefined);
+  assert.equal(rfc3339ToNanos('2024-05-01T10:00:00.1234567891Z'), undefined);
+});
+
+test('every raw-JSON ka.* field is absent when the event has no auditID', () => {
   const e = { ...pod, raw: { ...pod.raw, auditID: undefined } } as AuditEvent;
-  for (const f of FALCO_FIELDS.filter((x) => x.name.startsWith('ka.'))) {
+  for (const f of FALCO_FIELDS.filter((x) => x.name.startsWith('ka.') && !TYPED.has(x.name))) {
     const arg = f.arg === 'key' ? 'k' : null;
     assert.equal(get(f.name, arg, e), undefined, f.name);
   }
+});
+
+test('the Markdown field reference is generated from the catalog', async () => {
+  const { falcoFieldsMarkdown } = await import('./falco-fields.js');
+  const lines = falcoFieldsMarkdown().split('\n');
+  assert.equal(lines.length, FALCO_FIELDS.length + 2);
+  assert.ok(lines.includes('| `ka.uri.param` | string | [key] required | First value of a query parameter of the request URI, e.g. ka.uri.param[command]. |'));
 });

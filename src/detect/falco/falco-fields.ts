@@ -14,6 +14,7 @@
  */
 import { hostname } from 'node:os';
 import type { AuditEvent } from '../../model/audit-event.js';
+import { FIELD_CATALOG } from '../../model/field-catalog.js';
 import { compilePointer, marshal, marshalIndented, renderValue } from './falco-json.js';
 
 /** string: compared with strcmp semantics; uint64: compared as unsigned integers. */
@@ -68,6 +69,20 @@ function scalarAt(...keys: string[]): () => FieldExtractor {
     const v = walk(auditRoot(ev), keys);
     if (v === undefined || Array.isArray(v)) return undefined;
     return renderValue(v);
+  };
+}
+
+type StringProperty = { [K in keyof AuditEvent]: AuditEvent[K] extends string | null ? K : never }[keyof AuditEvent];
+
+/**
+ * Fast path for fields the normalizer already extracted into typed AuditEvent properties
+ * (normalization checked they are strings). Absent (null) stays absent. One difference from
+ * reading the raw JSON: a JSON `null` there is absent here, where the plugin would print "null".
+ */
+function typed(prop: StringProperty): () => FieldExtractor {
+  return () => (ev) => {
+    const v = ev[prop] as string | null;
+    return v === null ? undefined : v;
   };
 }
 
@@ -340,36 +355,44 @@ function digits(s: string, i: number, n: number): number {
  * the epoch as a decimal string. Hand-rolled: this runs once per event on the hot path.
  */
 export function rfc3339ToNanos(st: string): string | undefined {
-  if (st.length < 20 || st[4] !== '-' || st[7] !== '-' || (st[10] !== 'T' && st[10] !== 't') || st[13] !== ':' || st[16] !== ':') return undefined;
+  const n = st.length;
+  if (n < 20 || st.charCodeAt(4) !== 45 || st.charCodeAt(7) !== 45 || (st.charCodeAt(10) | 0x20) !== 0x74 || st.charCodeAt(13) !== 58 || st.charCodeAt(16) !== 58) return undefined;
   const y = digits(st, 0, 4), mo = digits(st, 5, 2), d = digits(st, 8, 2), h = digits(st, 11, 2), mi = digits(st, 14, 2), se = digits(st, 17, 2);
   if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60) return undefined;
   let i = 19;
-  let frac = '';
-  if (st[i] === '.') {
-    const fs = ++i;
-    while (i < st.length && st.charCodeAt(i) >= 48 && st.charCodeAt(i) <= 57) i++;
-    if (i === fs || i - fs > 9) return undefined;
-    frac = st.slice(fs, i);
+  let frac = 0;
+  let fracDigits = 0;
+  if (st.charCodeAt(i) === 46) {
+    i++;
+    for (let c = st.charCodeAt(i) - 48; c >= 0 && c <= 9; c = st.charCodeAt(++i) - 48) {
+      if (++fracDigits > 9) return undefined;
+      frac = frac * 10 + c;
+    }
+    if (fracDigits === 0) return undefined;
   }
+  for (let k = fracDigits; k < 9; k++) frac *= 10;
   let offset = 0;
-  if (st[i] === 'Z' || st[i] === 'z') i++;
-  else if (st[i] === '+' || st[i] === '-') {
+  const z = st.charCodeAt(i);
+  if ((z | 0x20) === 0x7a) i++;
+  else if (z === 43 || z === 45) {
     const oh = digits(st, i + 1, 2), om = digits(st, i + 4, 2);
-    if (oh < 0 || om < 0 || st[i + 3] !== ':') return undefined;
-    offset = (st[i] === '-' ? -1 : 1) * (oh * 3600 + om * 60);
+    if (oh < 0 || om < 0 || st.charCodeAt(i + 3) !== 58) return undefined;
+    offset = (z === 45 ? -1 : 1) * (oh * 3600 + om * 60);
     i += 6;
   } else return undefined;
-  if (i !== st.length) return undefined;
+  if (i !== n) return undefined;
   const secs = daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
   if (secs < 0) return undefined;
-  return secs === 0 ? String(Number(frac.padEnd(9, '0'))) : String(secs) + frac.padEnd(9, '0');
+  if (secs === 0) return String(frac);
+  const f = String(frac);
+  return String(secs) + (f.length === 9 ? f : '000000000'.slice(f.length) + f);
 }
 
 /** Nanoseconds since the epoch as a decimal string: stageTimestamp (RFC3339Nano), as source.go. */
 export function eventNanos(ev: AuditEvent): string | undefined {
   if (ev === cachedEvent) return cachedNs;
-  const st = (ev.raw as Obj)['stageTimestamp'];
-  let ns = typeof st === 'string' ? rfc3339ToNanos(st) : undefined;
+  const st = ev.stageAt; // stageTimestamp, already checked to be a string by normalization
+  let ns = st !== null ? rfc3339ToNanos(st) : undefined;
   if (ns === undefined && Number.isFinite(ev.time) && ev.time > 0) ns = String(Math.floor(ev.time)) + '000000';
   cachedEvent = ev;
   cachedNs = ns;
@@ -396,25 +419,25 @@ const iso = (d: Date) => d.toISOString().slice(0, 19);
 
 const ROWS: Row[] = [
   // ---- k8saudit ----
-  { name: 'ka.auditid', list: false, arg: 'none', description: 'The unique id of the audit event.', compile: scalarAt('auditID') },
-  { name: 'ka.stage', list: false, arg: 'none', description: 'Stage of the request (RequestReceived, ResponseComplete, …).', compile: scalarAt('stage') },
-  { name: 'ka.auth.decision', list: false, arg: 'none', description: 'Authorization decision (annotation authorization.k8s.io/decision).', compile: annotation('authorization.k8s.io/decision') },
-  { name: 'ka.auth.reason', list: false, arg: 'none', description: 'Authorization reason (annotation authorization.k8s.io/reason).', compile: annotation('authorization.k8s.io/reason') },
+  { name: 'ka.auditid', list: false, arg: 'none', description: 'The unique id of the audit event.', compile: typed('auditID') },
+  { name: 'ka.stage', list: false, arg: 'none', description: 'Stage of the request (RequestReceived, ResponseComplete, …).', compile: typed('stage') },
+  { name: 'ka.auth.decision', list: false, arg: 'none', description: 'Authorization decision (annotation authorization.k8s.io/decision).', compile: typed('authzDecision') },
+  { name: 'ka.auth.reason', list: false, arg: 'none', description: 'Authorization reason (annotation authorization.k8s.io/reason).', compile: typed('authzReason') },
   { name: 'ka.auth.openshift.decision', list: false, arg: 'none', description: 'OpenShift authentication decision annotation.', compile: annotation('authentication.openshift.io/decision') },
   { name: 'ka.auth.openshift.username', list: false, arg: 'none', description: 'OpenShift authentication username annotation.', compile: annotation('authentication.openshift.io/username') },
   { name: 'ka.validations.admission.policy.failure', list: false, arg: 'none', description: 'Admission validation policy failure annotation.', compile: annotation('validation.policy.admission.k8s.io/validation_failure') },
   { name: 'ka.security.pod.violations', list: false, arg: 'none', description: 'Pod security audit violations annotation.', compile: annotation('pod-security.kubernetes.io/audit-violations') },
   { name: 'ka.cluster.name', list: false, arg: 'none', description: 'Cluster name annotation (cluster_name).', compile: annotation('cluster_name') },
-  { name: 'ka.user.name', list: false, arg: 'none', description: 'Name of the user performing the request.', compile: scalarAt('user', 'username') },
-  { name: 'ka.user.groups', list: true, arg: 'none', description: 'Groups of the user performing the request.', compile: arrayAt('user', 'groups') },
-  { name: 'ka.impuser.name', list: false, arg: 'none', description: 'Impersonated user name.', compile: scalarAt('impersonatedUser', 'username') },
-  { name: 'ka.verb', list: false, arg: 'none', description: 'The action being performed.', compile: scalarAt('verb') },
-  { name: 'ka.uri', list: false, arg: 'none', description: 'The request URI, including the query string.', compile: scalarAt('requestURI') },
+  { name: 'ka.user.name', list: false, arg: 'none', description: 'Name of the user performing the request.', compile: typed('username') },
+  { name: 'ka.user.groups', list: true, arg: 'none', description: 'Groups of the user performing the request.', compile: () => (ev) => (ev.userGroups.length === 0 ? undefined : ev.userGroups) },
+  { name: 'ka.impuser.name', list: false, arg: 'none', description: 'Impersonated user name.', compile: typed('impersonatedUsername') },
+  { name: 'ka.verb', list: false, arg: 'none', description: 'The action being performed.', compile: typed('verb') },
+  { name: 'ka.uri', list: false, arg: 'none', description: 'The request URI, including the query string.', compile: typed('requestURI') },
   { name: 'ka.uri.param', list: false, arg: 'key', description: 'First value of a query parameter of the request URI, e.g. ka.uri.param[command].', compile: uriParam },
-  { name: 'ka.target.name', list: false, arg: 'none', description: 'Target object name.', compile: scalarAt('objectRef', 'name') },
-  { name: 'ka.target.namespace', list: false, arg: 'none', description: 'Target object namespace.', compile: scalarAt('objectRef', 'namespace') },
-  { name: 'ka.target.resource', list: false, arg: 'none', description: 'Target object resource (pods, clusterroles, …).', compile: scalarAt('objectRef', 'resource') },
-  { name: 'ka.target.subresource', list: false, arg: 'none', description: 'Target object subresource (exec, attach, …).', compile: scalarAt('objectRef', 'subresource') },
+  { name: 'ka.target.name', list: false, arg: 'none', description: 'Target object name.', compile: typed('name') },
+  { name: 'ka.target.namespace', list: false, arg: 'none', description: 'Target object namespace.', compile: typed('namespace') },
+  { name: 'ka.target.resource', list: false, arg: 'none', description: 'Target object resource (pods, clusterroles, …).', compile: typed('resource') },
+  { name: 'ka.target.subresource', list: false, arg: 'none', description: 'Target object subresource (exec, attach, …).', compile: typed('subresource') },
   {
     name: 'ka.target.pod.name',
     list: false,
@@ -443,7 +466,7 @@ const ROWS: Row[] = [
     description: 'Deprecated; always "true" (mirrors the legacy implementation, as coded upstream).',
     compile: () => (ev) => (auditRoot(ev) === undefined ? undefined : 'true'),
   },
-  { name: 'ka.req.configmap.name', list: false, arg: 'none', description: 'Configmap name (objectRef.name).', compile: scalarAt('objectRef', 'name') },
+  { name: 'ka.req.configmap.name', list: false, arg: 'none', description: 'Configmap name (objectRef.name).', compile: typed('name') },
   { name: 'ka.req.configmap.obj', list: false, arg: 'none', description: 'Configmap data (requestObject.data) as JSON.', compile: scalarAt('requestObject', 'data') },
   ...containerFields('containers'),
   {
@@ -555,9 +578,9 @@ const ROWS: Row[] = [
     },
   },
   { name: 'ka.resp.name', list: false, arg: 'none', description: 'Response object name.', compile: scalarAt('responseObject', 'metadata', 'name') },
-  { name: 'ka.response.code', list: false, arg: 'none', description: 'Response code.', compile: scalarAt('responseStatus', 'code') },
-  { name: 'ka.response.reason', list: false, arg: 'none', description: 'Response reason.', compile: scalarAt('responseStatus', 'reason') },
-  { name: 'ka.useragent', list: false, arg: 'none', description: 'User agent of the client.', compile: scalarAt('userAgent') },
+  { name: 'ka.response.code', list: false, arg: 'none', description: 'Response code.', compile: () => (ev) => (ev.responseCode === null ? undefined : String(ev.responseCode)) },
+  { name: 'ka.response.reason', list: false, arg: 'none', description: 'Response reason.', compile: typed('responseReason') },
+  { name: 'ka.useragent', list: false, arg: 'none', description: 'User agent of the client.', compile: typed('userAgent') },
   {
     name: 'ka.sourceips',
     list: true,
@@ -569,6 +592,14 @@ const ROWS: Row[] = [
   ...containerFields('ephemeralContainers'),
 ];
 
+/** A pointer to a string field of the catalog (`/stage`, `/objectRef/resource`) reads the typed property. */
+function typedPointer(pointer: string): FieldExtractor | null {
+  const p = pointer.startsWith('/') ? pointer.slice(1) : pointer;
+  const tokens = p.split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const def = FIELD_CATALOG.find((f) => f.type === 'string' && f.path !== null && f.path.length === tokens.length && f.path.every((k, i) => k === tokens[i]));
+  return def === undefined ? null : typed(def.property as StringProperty)();
+}
+
 function jsonFields(prefix: 'json' | 'jevt'): Row[] {
   return [
     {
@@ -577,6 +608,8 @@ function jsonFields(prefix: 'json' | 'jevt'): Row[] {
       arg: 'key',
       description: 'Value at a JSON pointer (RFC 6901) into the event, e.g. [/requestObject/spec/volumes]; objects render as JSON.',
       compile: (arg) => {
+        const fast = typedPointer(String(arg));
+        if (fast !== null) return fast;
         const get = compilePointer(String(arg));
         return (ev) => {
           const v = get(ev.raw);
@@ -654,4 +687,13 @@ export function parseFieldArg(def: FalcoFieldDef, arg: string | null): { ok: tru
       if (/[\]\s]/.test(arg)) return { ok: false, message: `invalid argument '${arg}' for field '${def.name}'` };
       return { ok: true, value: arg };
   }
+}
+
+/** The field reference as a Markdown table, generated from the catalog (docs, `rules list --fields`). */
+export function falcoFieldsMarkdown(): string {
+  const rows = FALCO_FIELDS.map((f) => {
+    const arg = f.arg === 'none' ? '' : f.arg === 'index' ? '[i] optional' : '[key] required';
+    return `| \`${f.name}\` | ${f.type}${f.list ? ' list' : ''} | ${arg} | ${f.description.replace(/\|/g, '\\|')} |`;
+  });
+  return ['| Field | Type | Argument | Description |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -210,3 +210,15 @@ test('the pack plugs into the DetectionEngine and is only dispatched events its 
   assert.deepEqual(out.map((d) => d.info.type), ['Falco:Secrets']);
   assert.equal(engine.stats().evaluations, 1);
 });
+
+test('a compile error inside a macro points into the macro, reported for the rule using it', () => {
+  const r = load({
+    'm.yaml': `- macro: bad\n  condition: ka.verb = x or ka.user.groups = devs\n`,
+    'r.yaml': rule('R', 'ka.verb = create and bad'),
+  });
+  const errors = r.problems.filter((p) => p.severity !== 'warning');
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0]!.rule, 'R');
+  assert.deepEqual([errors[0]!.line, errors[0]!.column], [2, 29]);
+  assert.match(errors[0]!.message, /'=' operator not supported for list filters .*\(in macro 'bad' of m\.yaml\)/);
+});

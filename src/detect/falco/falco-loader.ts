@@ -19,7 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { isMap, isSeq, type Node, type YAMLMap } from 'yaml';
 import type { SourceProblem } from '../../model/errors.js';
-import { ConditionNodes, mapCondition, type ConditionNode } from './falco-condition-ast.js';
+import { ConditionNodes, mapCondition, tagOrigin, type ConditionNode } from './falco-condition-ast.js';
 import { compileCondition } from './falco-condition-compiler.js';
 import { parseCondition } from './falco-condition-parser.js';
 import { quoteListItem, SourceText, substituteLists, withExceptions, isListComp, type ExceptionSpec, type NamedList, type TextLocation } from './falco-condition-text.js';
@@ -514,7 +514,8 @@ class Collector {
       case 'output':
         if (s === null) return this.err(file, file.at(node), `Value of output must be a string`, rule.name);
         rule.output = mode === 'append' ? `${rule.output} ${s.trim()}` : s.trim();
-        rule.outputText = file.sourceText(node);
+        // An appended output spans two items: errors point at the appending item.
+        rule.outputText = mode === 'append' ? SourceText.fixed(rule.output, file.at(node)) : file.sourceText(node);
         return;
       case 'desc':
         rule.desc = mode === 'append' ? `${rule.desc} ${s ?? ''}` : s ?? '';
@@ -602,17 +603,19 @@ export function loadFalcoRulesFromText(sources: readonly { name: string; text: s
     return { name: l.name, items: items.map(quoteListItem) };
   });
 
-  const report = (loc: { file: string }, where: TextLocation, message: string, rule: string, severity?: 'warning'): void => {
-    problems.push({ file: loc.file, line: where.line, column: where.column, message, rule, ...(severity ? { severity } : {}) });
+  const report = (loc: { file: string }, where: TextLocation, message: string, rule: string, severity?: 'warning', length?: number): void => {
+    problems.push({ file: loc.file, line: where.line, column: where.column, ...(length !== undefined ? { length } : {}), message, rule, ...(severity ? { severity } : {}) });
   };
 
   // Macros: parse each once (all sources), then resolve lazily with visibility.
   const parsed = new Map<string, ConditionNode | null>();
+  const macroTexts = new Map<string, SourceText>();
   const macroList = [...col.macros.values()].sort((a, b) => a.index - b.index);
   for (const m of macroList) {
     const text = substituteLists(m.cond, named);
+    macroTexts.set(m.name, text);
     const r = parseCondition(text.text, { maxDepth: MAX_RULE_DEPTH });
-    for (const e of r.errors) report(m, text.locate(e.offset), `macro '${m.name}': ${e.message}`, m.name);
+    for (const e of r.errors) report(m, text.locate(e.offset), `macro '${m.name}': ${e.message}`, m.name, undefined, e.length);
     parsed.set(m.name, r.value);
   }
   const resolved = new Map<string, ConditionNode | null>();
@@ -637,8 +640,11 @@ export function loadFalcoRulesFromText(sources: readonly { name: string; text: s
       return null;
     }
     inProgress.add(m.name);
-    const text = substituteLists(m.cond, named);
-    const body = resolve(ast, m.visibility, (name, offset) => report(m, text.locate(offset), `Undefined macro '${name}' used in filter.`, m.name));
+    const text = macroTexts.get(m.name)!;
+    const body = tagOrigin(
+      resolve(ast, m.visibility, (name, offset) => report(m, text.locate(offset), `Undefined macro '${name}' used in filter.`, m.name)),
+      m.name,
+    );
     inProgress.delete(m.name);
     resolved.set(m.name, body);
     return body;
@@ -657,16 +663,22 @@ export function loadFalcoRulesFromText(sources: readonly { name: string; text: s
     if (isAudit) auditRules++;
     else other++;
     const text = substituteLists(withExceptions(r.cond, r.exceptions), named);
-    const ruleProblems: { where: TextLocation; message: string; unknown: boolean }[] = [];
+    const ruleProblems: { where: TextLocation; message: string; unknown: boolean; length?: number }[] = [];
     const p = parseCondition(text.text, { maxDepth: MAX_RULE_DEPTH });
-    for (const e of p.errors) ruleProblems.push({ where: text.locate(e.offset), message: e.message, unknown: false });
+    for (const e of p.errors) ruleProblems.push({ where: text.locate(e.offset), message: e.message, unknown: false, length: e.length });
     let predicate = null;
     let tree: ConditionNode | null = null;
     if (p.value !== null) {
       tree = resolve(p.value, Number.MAX_SAFE_INTEGER, (name, offset) => ruleProblems.push({ where: text.locate(offset), message: `Undefined macro '${name}' used in filter.`, unknown: true }));
       if (isAudit && ruleProblems.length === 0) {
         const c = compileCondition(tree);
-        for (const e of c.errors) ruleProblems.push({ where: text.locate(e.offset), message: e.message, unknown: e.unknownFilter === true });
+        for (const e of c.errors) {
+          // Inside a substituted macro: point into the macro's own text (and file).
+          const m = e.origin === undefined ? undefined : col.macros.get(e.origin);
+          const where = m === undefined ? text.locate(e.offset) : macroTexts.get(m.name)!.locate(e.offset);
+          const message = m === undefined ? e.message : `${e.message} (in macro '${m.name}'${m.file !== r.file ? ` of ${m.file}` : ''})`;
+          ruleProblems.push({ where, message, unknown: e.unknownFilter === true, length: e.length });
+        }
         predicate = c.value;
       }
     }
@@ -675,14 +687,14 @@ export function loadFalcoRulesFromText(sources: readonly { name: string; text: s
       const o = compileOutput(r.output);
       // The output was trimmed; locate errors from the start of its (untrimmed) source.
       const lead = r.outputText.text.length - r.outputText.text.trimStart().length;
-      for (const e of o.errors) ruleProblems.push({ where: r.outputText.locate(lead + e.offset), message: e.message, unknown: e.unknownFilter === true });
+      for (const e of o.errors) ruleProblems.push({ where: r.outputText.locate(lead + e.offset), message: e.message, unknown: e.unknownFilter === true, length: e.length });
       output = o.value;
     }
     if (ruleProblems.length > 0) {
       if (r.skipIfUnknownFilter && ruleProblems.every((x) => x.unknown)) {
         skipped++;
         for (const x of ruleProblems) report(r, x.where, `${x.message} (rule skipped: skip-if-unknown-filter)`, r.name, 'warning');
-      } else for (const x of ruleProblems) report(r, x.where, x.message, r.name);
+      } else for (const x of ruleProblems) report(r, x.where, x.message, r.name, undefined, x.length);
       continue;
     }
     if (!isAudit) continue;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileOutput } from './falco-output.js';
+import { compileOutput, falcoAlertLine } from './falco-output.js';
 import { auditEvent } from './falco-test-support.js';
 
 const ev = auditEvent({
@@ -49,4 +49,9 @@ test('format errors: unknown field, trailing %, transformers', () => {
   assert.match(compileOutput('ends with %').errors[0]!.message, /ends with '%'/);
   assert.match(compileOutput('100% sure').errors[0]!.message, /invalid formatting token '% sure'/);
   assert.match(compileOutput('%tolower(ka.verb)').errors[0]!.message, /transformers are not supported/);
+});
+
+test('the text alert line: time, priority, message', () => {
+  assert.equal(falcoAlertLine(ev, 'Warning', 'msg'), '10:00:00.223456000: Warning msg');
+  assert.equal(falcoAlertLine(ev, 'Notice', 'msg', { iso8601: true }), '2024-05-01T10:00:00.223456000Z: Notice msg');
 });

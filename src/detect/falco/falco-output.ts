@@ -150,3 +150,14 @@ export function escapeControl(s: string): string {
       })
     : s;
 }
+
+/**
+ * Falco's text alert line: `<evt.time>: <Priority> <message>`, with `evt.time` as
+ * HH:MM:SS.nnnnnnnnn, or ISO 8601 with `iso8601` (falco.yaml `time_format_iso_8601`). Times are
+ * UTC here (Falco prints local time). `<NA>` when the event has no usable timestamp.
+ */
+export function falcoAlertLine(event: AuditEvent, priority: string, message: string, options: { iso8601?: boolean } = {}): string {
+  const ref = compileFieldRef(options.iso8601 === true ? 'evt.time.iso8601' : 'evt.time', null);
+  const time = ref.ok ? renderField(ref.extract(event)) : '<NA>';
+  return `${time}: ${priority} ${message}`;
+}
