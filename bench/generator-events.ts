@@ -62,9 +62,6 @@ export function isoMicros(micros: number): string {
 
 const REASON_BY_CODE: Readonly<Record<number, string>> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 422: 'Invalid', 429: 'TooManyRequests' };
 
-function kindOf(resource: string): string {
-  return resource.endsWith('ies') ? resource.slice(0, -3) + 'y' : resource.endsWith('s') ? resource.slice(0, -1) : resource;
-}
 
 function failureStatus(spec: RequestSpec): JsonObject {
   const reason = REASON_BY_CODE[spec.code] ?? 'InternalError';

@@ -4,17 +4,9 @@
  * crypto, so one seed always produces the same bytes.
  */
 
-/** mulberry32: tiny, fast, good enough statistically for synthetic logs (not for security). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../src/util/prng.js';
+
+export { mulberry32 };
 
 const HEX = '0123456789abcdef';
 const ALNUM = 'bcdfghjklmnpqrstvwxz2456789';

@@ -5,14 +5,14 @@
  * that flag the attacker's addresses and a README telling the story. Output is byte-identical
  * across runs.
  */
-import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MALICIOUS_IPS, TOR_EXIT_IPS } from '../bench/generator-attacks.js';
 import { generateAuditEvents, parseStart, TrafficModel, type GeneratedEvent } from '../bench/generator.js';
 import { Rng } from '../bench/generator-prng.js';
 import { attackStory, storyEvents, STORY_ANON_IP, STORY_BINDING, STORY_DAEMONSET, STORY_IDENTITY, STORY_TOR_IP, type StoryStep } from '../bench/generator-story.js';
 import { writeEvents } from '../bench/generator-writers.js';
+import { repoRoot } from '../src/util/repo-root.js';
 
 const SEED = 7;
 const BENIGN_EVENTS = 2000;
@@ -21,15 +21,6 @@ const STORY_START = '2024-06-03T08:21:04Z';
 // A sampled view of a small cluster: slow enough that 2,000 events span the ~27-minute story.
 const REQUESTS_PER_SECOND = 0.45;
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above the script');
-    dir = up;
-  }
-  return dir;
-}
 
 /** Merge two time-ordered lists; on equal times the benign event comes first. */
 function merge(a: readonly GeneratedEvent[], b: readonly GeneratedEvent[]): GeneratedEvent[] {

@@ -4,7 +4,6 @@
 import { writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Command } from './command.js';
-import type { CliIo } from './io.js';
 import { parseCommandArgs } from './args.js';
 import { UsageError } from '../model/errors.js';
 import type { Finding, SeverityLabel } from '../model/finding.js';

@@ -7,6 +7,7 @@ import { compileInsightsQuery, runInsightsQuery } from './insights-query.js';
 import { repoRoot, sampleStore } from './insights-test-support.js';
 import { SleuthError } from '../model/errors.js';
 import type { Store } from '../store/store.js';
+import { mulberry32 } from '../util/prng.js';
 
 /**
  * Fuzzing with a fixed seed: random token soup, mutated corpus queries and grammar-generated
@@ -16,16 +17,7 @@ import type { Store } from '../store/store.js';
  */
 
 /** mulberry32: small, fast, reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const MARK = 'PWNED';
 /** Payloads that would change the database if they ever reached the SQL text. */

@@ -4,23 +4,15 @@
  * normalized through the real pipeline and stored in a real in-memory DuckDB store.
  * Not used at run time.
  */
-import { readFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AuditEvent, EventOrigin } from '../model/audit-event.js';
 import { normalizeText } from '../normalize/normalize.js';
 import { openDuckDbStore } from '../store/duckdb/duckdb-store.js';
 import type { Store } from '../store/store.js';
+import { repoRoot } from '../util/repo-root.js';
+export { repoRoot };
 
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above the test file');
-    dir = up;
-  }
-  return dir;
-}
 
 export const LOG_GROUP = '/aws/eks/demo/cluster';
 export const AUDIT_STREAM_A = 'kube-apiserver-audit-0a1b2c3d4e5f';

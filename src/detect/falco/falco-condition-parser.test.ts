@@ -6,6 +6,7 @@ function showExpr(e: FieldExprNode): string {
   return e.kind === 'field' ? (e.arg === null ? e.name : `${e.name}[${e.arg}]`) : `${e.name}(${showExpr(e.operand)})`;
 }
 import { parseCondition } from './falco-condition-parser.js';
+import { mulberry32 } from '../../util/prng.js';
 
 /** Compact rendering of a tree for explicit expectations. */
 function show(n: ConditionNode | null): string {
@@ -122,16 +123,7 @@ test('nesting deeper than the limit is an error, not a stack overflow', () => {
 });
 
 // Deterministic PRNG (mulberry32) so a failure reproduces.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 test('fuzz: random and mutated conditions give a tree or located errors, never a crash or hang', () => {
   const rand = rng(0x5eed);

@@ -2,21 +2,13 @@
  * Test helpers: the repo root, the shared Falco corpus, and audit events read from fixture
  * files (one JSON event per line, or one pretty-printed JSON document, array or EventList).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AuditEvent } from '../../model/audit-event.js';
 import { fileOrigin, normalizeParsed } from '../../normalize/normalize.js';
+import { repoRoot } from '../../util/repo-root.js';
+export { repoRoot };
 
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
 
 /** /work/shared/corpus/falco (tests only; code never reads it). */
 export function falcoCorpus(...parts: string[]): string {

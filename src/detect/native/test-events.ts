@@ -4,12 +4,12 @@
  * Not used at run time.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AuditEvent } from '../../model/audit-event.js';
 import type { Detection, Detector } from '../detector.js';
 import { fileOrigin, normalizeParsed } from '../../normalize/normalize.js';
+import { repoRoot } from '../../util/repo-root.js';
+export { repoRoot };
 
 let auditSeq = 0;
 
@@ -140,15 +140,6 @@ export function runAll(ds: readonly Detector[], events: Iterable<AuditEvent>): D
   return out;
 }
 
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above test file');
-    dir = up;
-  }
-  return dir;
-}
 
 export function sharedPath(...parts: string[]): string {
   return join(repoRoot(), '..', 'shared', ...parts);

@@ -2,23 +2,15 @@
  * Shared by the Sigma tests: repo paths, event builders, and running detectors the way the
  * engine does (index first, then evaluate). Not used at run time.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AuditEvent } from '../../model/audit-event.js';
 import { fileOrigin, normalizeText } from '../../normalize/normalize.js';
 import type { Detection, Detector } from '../detector.js';
 import { indexAccepts } from '../engine.js';
+import { repoRoot } from '../../util/repo-root.js';
+export { repoRoot };
 
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above the test file');
-    dir = up;
-  }
-  return dir;
-}
 
 export const SHARED = (): string => join(repoRoot(), '..', 'shared');
 export const SIGMAHQ_RULES = (): string => join(SHARED(), 'corpus', 'sigma', 'rules');

@@ -2,21 +2,13 @@
  * Test support: writes the same audit events in every input format EKS Sleuth reads, so tests
  * can show each format yields the same AuditEvents. Not shipped code.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { repoRoot } from '../../util/repo-root.js';
+export { repoRoot };
 
 /** The repository root: the nearest ancestor of this file holding package.json. */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
 
 export function corpusPath(...parts: string[]): string {
   return join(repoRoot(), '..', 'shared', 'corpus', ...parts);

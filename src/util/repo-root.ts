@@ -1,0 +1,27 @@
+/**
+ * The checkout's root (the folder holding package.json), found from this compiled file's
+ * location, and paths to the shared corpus beside it. Tests and scripts use these; the CLI's
+ * shipped content (examples/, rules/) is located the same way.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let cached: string | null = null;
+
+export function repoRoot(): string {
+  if (cached !== null) return cached;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`package.json not found above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+  cached = dir;
+  return dir;
+}
+
+/** ../shared/<parts> beside the checkout (tests only: the program never needs it). */
+export function sharedPath(...parts: string[]): string {
+  return join(repoRoot(), '..', 'shared', ...parts);
+}
