@@ -1,3 +1,4 @@
+// @needs-shared-corpus: reads ../shared/corpus or ../shared/reference (the runner skips this file when it is absent).
 /**
  * Every rules file of the shared corpus loads without errors, alone and after
  * falco_rules.yaml; and the old Python suite (falco 0.35.1 test/falco_k8s_audit_tests.yaml)

@@ -1,3 +1,4 @@
+// @needs-shared-corpus: reads ../shared/corpus or ../shared/reference (the runner skips this file when it is absent).
 /**
  * Cross-check against reference/falco/tests.md §C: every fixture against the newest
  * k8s_audit_rules.yaml alone, in first-match and all-match modes. Those columns are an

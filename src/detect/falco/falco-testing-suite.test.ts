@@ -1,3 +1,4 @@
+// @needs-shared-corpus: reads ../shared/corpus or ../shared/reference (the runner skips this file when it is absent).
 /**
  * Acceptance: the 66 cases of falcosecurity/testing tests/k8saudit (k8saudit_test.go), as
  * data in expectations/testing-suite.json: fixture, rule files in load order, and assertions

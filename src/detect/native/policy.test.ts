@@ -1,3 +1,4 @@
+// @needs-shared-corpus: reads ../shared/corpus or ../shared/reference (the runner skips this file when it is absent).
 import { test } from 'node:test';
 import { StageDeduper } from '../../normalize/stage-deduper.js';
 import assert from 'node:assert/strict';

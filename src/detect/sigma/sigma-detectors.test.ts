@@ -1,3 +1,4 @@
+// @needs-shared-corpus: reads ../shared/corpus or ../shared/reference (the runner skips this file when it is absent).
 /**
  * Loader, filters, lint and indexing: what `--sigma PATH` and `sleuth rules lint` rely on.
  */

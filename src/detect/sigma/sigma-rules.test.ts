@@ -1,3 +1,4 @@
+// @needs-shared-corpus: reads ../shared/corpus or ../shared/reference (the runner skips this file when it is absent).
 /**
  * The 16 SigmaHQ Kubernetes audit rules, unmodified, against realistic positive and negative
  * audit events (testdata/sigma-rule-fixtures.jsonl) and the Falco k8saudit fixtures.

@@ -1,3 +1,4 @@
+// @needs-shared-corpus: reads ../shared/corpus or ../shared/reference (the runner skips this file when it is absent).
 /**
  * Sigma → SQL: exact SQL for a representative rule, then the real check: on the benign
  * datasets and on the positive fixtures, SQL over the DuckDB store returns exactly the events
