@@ -4,6 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../model/errors.js';
+import { terminalSafe } from './terminal-safe.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -26,14 +27,16 @@ export function parseTimeArg(name: string, s: string, now = Date.now()): Date {
   const rel = /^(\d+)([smhdw])$/.exec(s);
   if (rel) return new Date(now - durationMs(Number(rel[1]), rel[2]!));
   if (/^\d{10,}$/.test(s)) return new Date(Number(s));
-  const t = Date.parse(s);
-  if (Number.isNaN(t)) throw new UsageError(`${name}: cannot read "${s}" as a time; use ISO-8601 (2024-05-01T10:00:00Z), epoch milliseconds, or a duration like 15m, 2h, 7d`);
+  // Audit logs are in UTC; a time written without a zone is read as UTC, not local time.
+  const zoned = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(s) ? `${s}Z` : s;
+  const t = Date.parse(zoned);
+  if (Number.isNaN(t)) throw new UsageError(`${name}: cannot read "${terminalSafe(s)}" as a time; use ISO-8601 (2024-05-01T10:00:00Z), epoch milliseconds, or a duration like 15m, 2h, 7d`);
   return new Date(t);
 }
 
 export function parseDurationArg(name: string, s: string): number {
   const m = /^(\d+)([smhdw])$/.exec(s);
-  if (!m) throw new UsageError(`${name}: cannot read "${s}" as a duration; use e.g. 30s, 15m, 2h, 7d`);
+  if (!m) throw new UsageError(`${name}: cannot read "${terminalSafe(s)}" as a duration; use e.g. 30s, 15m, 2h, 7d`);
   return durationMs(Number(m[1]), m[2]!);
 }
 

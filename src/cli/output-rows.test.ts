@@ -20,3 +20,20 @@ test('table escapes terminal control sequences from log values', () => {
   assert.ok(!out.includes('\u001b'));
   assert.ok(out.includes('\\x1b'));
 });
+
+test('csv: numbers and headers are not treated as formulas', () => {
+  assert.equal(csvCell(-200), '-200');
+  assert.equal(csvCell('-200'), "'-200");
+  assert.equal(renderRows(['@timestamp'], [{ '@timestamp': 'x' }], 'csv'), '@timestamp\nx\n');
+});
+
+test('json: a column named __proto__ stays a column', () => {
+  const rows = [Object.fromEntries([['__proto__', 'v']]) as Record<string, unknown>];
+  assert.deepEqual(JSON.parse(renderRows(['__proto__'], rows, 'json')), [JSON.parse('{"__proto__":"v"}')]);
+});
+
+test('times without a zone are UTC', async () => {
+  const { parseTimeArg } = await import('./args.js');
+  assert.equal(parseTimeArg('--start', '2024-06-03T08:00:00').toISOString(), '2024-06-03T08:00:00.000Z');
+  assert.equal(parseTimeArg('--start', '2024-06-03T08:00:00+02:00').toISOString(), '2024-06-03T06:00:00.000Z');
+});
