@@ -1,15 +1,59 @@
 /**
  * `sleuth query`: CloudWatch Logs Insights queries (or read-only SQL) over stored events.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import type { Command } from './command.js';
 import { parseCommandArgs, parseTimeArg } from './args.js';
-import { UsageError } from '../model/errors.js';
+import { ParseError, SleuthError, UsageError, formatProblem, type SourceProblem } from '../model/errors.js';
 import { openStore, DEFAULT_DB_PATH } from '../store/open-store.js';
 import { ROW_FORMATS, renderRows, type RowFormat } from './output-rows.js';
 import { terminalSafe } from './terminal-safe.js';
 import { explainInsightsQuery, runInsightsQuery } from '../query/insights-query.js';
-import { formatProblem } from '../model/errors.js';
+import { MAX_LIMIT } from '../query/insights-parser.js';
+
+/** One line per problem, with its hint; log-controlled text made terminal-safe. */
+function writeProblems(io: { stderr: NodeJS.WritableStream }, problems: readonly (SourceProblem & { hint?: string })[]): void {
+  io.stderr.write(`sleuth: the query has ${problems.length} problem(s):\n`);
+  for (const p of problems) io.stderr.write(`${terminalSafe(formatProblem(p))}${p.hint !== undefined && p.hint !== '' ? ` (hint: ${terminalSafe(p.hint)})` : ''}\n`);
+}
+
+/**
+ * A DuckDB file carries "DUCK" at byte 8. Checked first so that `--db events.jsonl` says what is
+ * wrong instead of DuckDB's message about in-memory databases.
+ */
+function checkIsStore(path: string): void {
+  const shown = terminalSafe(path);
+  if (statSync(path).isDirectory()) throw new UsageError(`query: --db ${shown} is a directory; give the DuckDB file written by \`sleuth scan --db FILE\``);
+  const head = Buffer.alloc(12);
+  let n: number;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      n = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw new UsageError(`query: cannot read --db ${shown}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  if (n < head.length || head.toString('latin1', 8, 12) !== 'DUCK') {
+    throw new UsageError(`query: ${shown} is not a store written by \`sleuth scan\` (not a DuckDB file). To query a log file, scan it first: sleuth scan ${shown} --db sleuth.duckdb`);
+  }
+}
+
+/**
+ * DuckDB's refusals of a --sql statement, said in terms of what the user asked for: the
+ * connection is read-only and has no file access, by design.
+ */
+function sqlRefusal(e: unknown): SleuthError | null {
+  const msg = e instanceof Error ? e.message : String(e);
+  const ro = /Cannot execute statement of type "(\w+)"[^!]*read-only mode/.exec(msg);
+  if (ro !== null) return new UsageError(`query --sql is read-only: ${ro[1]} statements cannot change the store (use SELECT, WITH, DESCRIBE, SHOW or SUMMARIZE over the tables events and findings)`);
+  if (/file system operations are disabled|external extensions is disabled|configuration has been locked|external access/i.test(msg)) {
+    return new UsageError('query --sql cannot read or write files, load extensions or change settings: it only reads the tables events and findings of the store');
+  }
+  return null;
+}
 
 export const queryCommand: Command = {
   name: 'query',
@@ -61,12 +105,18 @@ Examples:
     if (values.since !== undefined && values.start !== undefined) throw new UsageError('query: use --since or --start, not both');
     const start = values.start !== undefined ? parseTimeArg('--start', values.start) : values.since !== undefined ? parseTimeArg('--since', values.since) : undefined;
     const end = values.end !== undefined ? parseTimeArg('--end', values.end) : undefined;
+    for (const [flag, t] of [[values.start !== undefined ? '--start' : '--since', start], ['--end', end]] as const) {
+      if (t !== undefined && !Number.isFinite(t.getTime())) throw new UsageError(`query: ${flag} is out of range`);
+    }
+    if (start !== undefined && end !== undefined && start.getTime() >= end.getTime()) {
+      throw new UsageError(`query: --end (${end.toISOString()}) must be after ${values.start !== undefined ? '--start' : '--since'} (${start.toISOString()})`);
+    }
     const range = { ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}) };
 
     if (values.explain === true && values.sql !== true) {
       const c = explainInsightsQuery(text, range);
       if (c.errors.length > 0 || c.value === undefined) {
-        for (const p of c.errors) io.stderr.write(`${terminalSafe(formatProblem(p))}\n`);
+        writeProblems(io, c.errors);
         return 2;
       }
       io.stdout.write(`${c.value}\n`);
@@ -74,6 +124,7 @@ Examples:
     }
     const dbPath = values.db ?? DEFAULT_DB_PATH;
     if (dbPath !== ':memory:' && !existsSync(dbPath)) throw new UsageError(`query: no database at ${terminalSafe(dbPath)}. Run \`sleuth scan PATH --db ${terminalSafe(dbPath)}\` first, or pass --db.`);
+    if (dbPath !== ':memory:') checkIsStore(dbPath);
     const store = await openStore(dbPath, { readOnly: true });
     try {
       if (values.sql === true) {
@@ -81,12 +132,29 @@ Examples:
           io.stdout.write(`${text}\n`);
           return 0;
         }
-        const r = await store.queryWithColumns(text);
+        let r: Awaited<ReturnType<typeof store.queryWithColumns>>;
+        try {
+          r = await store.queryWithColumns(text);
+        } catch (e) {
+          throw sqlRefusal(e) ?? (e instanceof SleuthError ? new SleuthError(e.code, terminalSafe(e.message, true)) : e);
+        }
         io.stdout.write(renderRows(r.columns, r.rows, format));
         return 0;
       }
-      const r = await runInsightsQuery(store, text, range);
+      let r: Awaited<ReturnType<typeof runInsightsQuery>>;
+      try {
+        r = await runInsightsQuery(store, text, range);
+      } catch (e) {
+        if (e instanceof ParseError) {
+          writeProblems(io, e.problems);
+          return 2;
+        }
+        if (e instanceof SleuthError) throw new SleuthError(e.code, terminalSafe(e.message, true));
+        throw e;
+      }
       io.stdout.write(renderRows(r.columns, r.rows, format));
+      // CloudWatch says "showing 10,000 of N"; say at least that the cap was reached.
+      if (r.rows.length >= MAX_LIMIT) io.stderr.write(`sleuth: the result stops at ${MAX_LIMIT.toLocaleString('en-US')} rows, CloudWatch's per-query cap; narrow it with filter, --start/--end, or aggregate with stats\n`);
       return 0;
     } finally {
       await store.close();

@@ -53,6 +53,11 @@ export class DetectionEngine {
     return this.#units.length;
   }
 
+  /** The units' indexes, in dispatch order (the parallel scan filters requests with them). */
+  indexes(): DetectorIndex[] {
+    return this.#units.map((u) => u.index);
+  }
+
   candidates(verb: string, resource: string | null): readonly Unit[] {
     const key = `${verb}\u0000${resource ?? ''}`;
     const hit = this.#cache.get(key);

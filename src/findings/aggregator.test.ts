@@ -77,6 +77,22 @@ test('evidence is capped at 10 keeping the first and the latest, count is not ca
   assert.equal(f.actor.sourceIPs.length, 20);
 });
 
+test('evidence keeps the earliest and latest by event time whatever the input order', () => {
+  // 40 occurrences in a scrambled order (a permutation: 7 is coprime with 40).
+  const order = Array.from({ length: 40 }, (_, i) => (i * 7 + 13) % 40);
+  const agg = new FindingAggregator();
+  for (const sec of order) agg.add({ info: INFO, event: exec(new Date(Date.UTC(2024, 4, 1, 10, 0, sec)).toISOString()) });
+  const f = agg.findings()[0]!;
+  assert.equal(f.count, 40);
+  assert.deepEqual(f.evidence.map((x) => Number(x.time.slice(17, 19))), [0, 1, 2, 3, 4, 35, 36, 37, 38, 39]);
+  assert.equal(f.firstSeen, '2024-05-01T10:00:00.000Z');
+  assert.equal(f.lastSeen, '2024-05-01T10:00:39.000Z');
+  // Fewer occurrences than the cap: every one, once, in time order.
+  const few = new FindingAggregator();
+  for (const sec of [7, 3, 9, 1, 5, 2, 8]) few.add({ info: INFO, event: exec(new Date(Date.UTC(2024, 4, 1, 10, 0, sec)).toISOString()) });
+  assert.deepEqual(few.findings()[0]!.evidence.map((x) => Number(x.time.slice(17, 19))), [1, 2, 3, 5, 7, 8, 9]);
+});
+
 test('severity is the worst occurrence; overrides of title apply from the latest', () => {
   const agg = new FindingAggregator();
   agg.add({ info: INFO, event: exec('2024-05-01T10:00:00Z'), severity: severityFromLabel('HIGH') });

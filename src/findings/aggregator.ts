@@ -19,7 +19,7 @@ export interface AggregatorOptions {
    * holds memory near 1 GB in the worst case while being far above any real incident's count.
    */
   readonly maxFindings?: number | undefined;
-  /** Evidence entries per finding: the first half and the latest half are kept. */
+  /** Evidence entries per finding: the earliest half and the latest half (by event time) are kept. */
   readonly evidenceCap?: number | undefined;
   /** Distinct source IPs remembered per finding (the union over all its events). */
   readonly sourceIpCap?: number | undefined;
@@ -84,6 +84,11 @@ export function isoTime(ms: number): string {
   return Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
 }
 
+/** a happened after b (event time, then arrival). */
+function later(a: EvidenceSlot, b: EvidenceSlot): boolean {
+  return a.time > b.time || (a.time === b.time && a.seq > b.seq);
+}
+
 interface EvidenceSlot {
   readonly time: number;
   readonly seq: number;
@@ -100,9 +105,8 @@ interface FindingState {
   firstSeen: number;
   lastSeen: number;
   readonly head: EvidenceSlot[];
-  /** Ring buffer of the latest evidence, `tailNext` is the next slot to overwrite. */
+  /** The latest evidence by event time (unordered, at most tailCap). */
   readonly tail: EvidenceSlot[];
-  tailNext: number;
   readonly sourceIPs: string[];
 }
 
@@ -158,7 +162,6 @@ export class FindingAggregator {
         lastSeen: time,
         head: [],
         tail: [],
-        tailNext: 0,
         sourceIPs: [],
       };
       this.states.set(key, st);
@@ -178,16 +181,38 @@ export class FindingAggregator {
     this.addIps(st, e.sourceIPs);
   }
 
+  /**
+   * Keeps the `headCap` earliest and the `tailCap` latest occurrences by event time, whatever the
+   * input order (CloudWatch exports and several files arrive out of order). Together they hold
+   * every occurrence while there are at most headCap + tailCap of them. O(cap) per call, and no
+   * allocation for an occurrence that is neither.
+   */
   private addEvidence(st: FindingState, e: AuditEvent): void {
-    const slot: EvidenceSlot = { time: e.time, seq: this.seq++, ev: evidenceOf(e) };
-    if (st.head.length < this.headCap) {
-      st.head.push(slot);
-      return;
+    const t = e.time;
+    const seq = this.seq++;
+    // Where this occurrence goes: -1 nowhere, head/tail length to append, else the slot it replaces.
+    let h = -1;
+    if (st.head.length < this.headCap) h = st.head.length;
+    else {
+      // The latest of the earliest (ties: the earlier arrival stays).
+      let worst = 0;
+      for (let i = 1; i < st.head.length; i++) if (later(st.head[i]!, st.head[worst]!)) worst = i;
+      if (t < st.head[worst]!.time) h = worst;
     }
-    if (this.tailCap === 0) return;
-    if (st.tail.length < this.tailCap) st.tail.push(slot);
-    else st.tail[st.tailNext] = slot;
-    st.tailNext = (st.tailNext + 1) % this.tailCap;
+    let k = -1;
+    if (this.tailCap > 0) {
+      if (st.tail.length < this.tailCap) k = st.tail.length;
+      else {
+        // The earliest of the latest (ties: the later arrival wins, it is the newer record).
+        let worst = 0;
+        for (let i = 1; i < st.tail.length; i++) if (later(st.tail[worst]!, st.tail[i]!)) worst = i;
+        if (t >= st.tail[worst]!.time) k = worst;
+      }
+    }
+    if (h < 0 && k < 0) return;
+    const slot: EvidenceSlot = { time: t, seq, ev: evidenceOf(e) };
+    if (h >= 0) st.head[h] = slot;
+    if (k >= 0) st.tail[k] = slot;
   }
 
   private addIps(st: FindingState, ips: readonly string[]): void {
@@ -215,9 +240,10 @@ export class FindingAggregator {
     const d = st.latest;
     const info = d.info;
     const e = d.event;
-    const evidence = [...st.head, ...st.tail]
-      .sort((a, b) => a.time - b.time || a.seq - b.seq)
-      .map((s) => s.ev);
+    // An occurrence can be both among the earliest and the latest (few occurrences): once.
+    const slots = [...st.head];
+    for (const s of st.tail) if (!slots.includes(s)) slots.push(s);
+    const evidence = slots.sort((a, b) => a.time - b.time || a.seq - b.seq).map((s) => s.ev);
     const base = actorOf(e);
     const actor: Actor = { ...base, sourceIPs: [...st.sourceIPs] };
     const f: Finding = {

@@ -107,6 +107,22 @@ test('parse errors carry line numbers; bad rules are reported, not half-applied'
   assert.ok(syntax.errors[0]!.line >= 2);
 });
 
+test('a rule with a bad name still has its criteria checked: one run reports every problem', () => {
+  const r = parseSuppressionRules(['rules:', '  - name: x', '    criteria:', '      imagePrefx: { eq: [a] }', '      type: { between: [x] }'].join('\n'), 's.yaml');
+  assert.deepEqual(r.value, []);
+  assert.deepEqual(
+    r.errors.map((e) => [e.line, e.message]),
+    [
+      [2, 'rule name must be 3 to 64 characters of letters, digits, ".", "_" or "-"'],
+      [4, 'unknown field "imagePrefx"'],
+      [5, 'unknown operator "between" (use eq, neq, prefix, gt, gte, lt, lte, matches, notMatches)'],
+      [3, 'rule "x" has no valid criteria (it would suppress everything)'],
+    ],
+  );
+  // A bad name with good criteria is still not applied.
+  assert.deepEqual(parseSuppressionRules('rules:\n  - name: x\n    criteria:\n      type: { eq: [x] }\n', 's.yaml').value, []);
+});
+
 test('wildcard matching is linear and correct', () => {
   assert.equal(wildcardMatch('system:serviceaccount:ci:runner', 'system:serviceaccount:ci:*'), true);
   assert.equal(wildcardMatch('abc', 'a?c'), true);

@@ -265,13 +265,15 @@ export function parseSuppressionRules(text: string, file = 'suppress.yaml'): { v
     }
     const line = lc.linePos(item.range?.[0] ?? 0).line;
     const nameNode = item.get('name', true);
-    const name = isScalar(nameNode) && typeof nameNode.value === 'string' ? nameNode.value : null;
-    if (name === null || !NAME_RE.test(name)) {
-      at((nameNode as YamlNode | undefined) ?? item, 'rule name must be 3 to 64 characters of letters, digits, ".", "_" or "-"');
-      continue;
+    const rawName = isScalar(nameNode) && typeof nameNode.value === 'string' ? nameNode.value : null;
+    // A bad name is reported, and the rule's criteria are still checked so one run shows every problem.
+    const nameOk = rawName !== null && NAME_RE.test(rawName);
+    if (!nameOk) at((nameNode as YamlNode | undefined) ?? item, 'rule name must be 3 to 64 characters of letters, digits, ".", "_" or "-"');
+    const name = rawName ?? '(unnamed)';
+    if (nameOk) {
+      if (names.has(name)) at(nameNode as YamlNode, `duplicate rule name "${name}"`);
+      names.add(name);
     }
-    if (names.has(name)) at(nameNode as YamlNode, `duplicate rule name "${name}"`);
-    names.add(name);
     const action = item.get('action');
     if (action !== undefined && action !== 'ARCHIVE' && action !== 'NOOP') at(item.get('action', true) as YamlNode, 'action must be ARCHIVE or NOOP');
     if (action === 'NOOP') continue; // a saved filter, not a suppression rule
@@ -323,6 +325,7 @@ export function parseSuppressionRules(text: string, file = 'suppress.yaml'): { v
       at((keyPair?.key as YamlNode | undefined) ?? (criteria as YamlNode), `rule "${name}" has no valid criteria (it would suppress everything)`);
       continue;
     }
+    if (!nameOk) continue;
     const desc = item.get('description');
     rules.push({ name, ...(typeof desc === 'string' ? { description: desc } : {}), conditions, line });
   }

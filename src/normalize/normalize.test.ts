@@ -130,3 +130,29 @@ test('normalizeParsed keeps its contract for callers that parsed themselves', ()
   assert.equal(r.event.logStream, 'w');
   assert.equal(r.event.cluster, 'default');
 });
+
+test('an audit event whose required or nested fields have the wrong type is bad-field-type, naming the field', () => {
+  const cases: [string, string, RegExp][] = [
+    [TEXT.replace('"verb":"patch"', '"verb":42'), 'bad-field-type', /^verb must be a string, got number$/],
+    [TEXT.replace('"auditID":"0e507148-8b16-4dfb-934b-9b05dba50974"', '"auditID":["x"]'), 'bad-field-type', /^auditID must be a string, got array$/],
+    [TEXT.replace(/"user":\{[^}]*\}/, '"user":"alice"'), 'bad-field-type', /^user must be an object$/],
+    [TEXT.replace(/"objectRef":\{[^}]*\}/, '"objectRef":[1,2]'), 'bad-field-type', /^objectRef must be an object$/],
+    [TEXT.replace(/"annotations":\{[^}]*\}/, '"annotations":7'), 'bad-field-type', /^annotations must be an object$/],
+    [TEXT.replace('"verb":"patch",', ''), 'not-audit-event', /missing verb$/],
+    ['{"auditID":"a"}', 'not-audit-event', /missing stage, verb$/],
+    ['{"hello":"world"}', 'not-audit-event', /^JSON is not a Kubernetes audit event/],
+  ];
+  for (const [text, problem, reason] of cases) {
+    assert.notEqual(text, TEXT, 'the replacement must change the event');
+    const r = normalizeRecord(rec(text));
+    assert.equal(r.ok, false, text);
+    if (r.ok) continue;
+    assert.equal(r.problem, problem, text);
+    assert.match(r.reason, reason, text);
+  }
+  // Absent or null parents are not errors: the fields are simply empty.
+  const bare = normalizeText('{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"b","stage":"ResponseComplete","verb":"get","user":null}', fileOrigin('a', 1));
+  assert.ok(bare.ok);
+  assert.equal(bare.event.username, null);
+  assert.deepEqual(bare.event.userGroups, []);
+});

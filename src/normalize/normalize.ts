@@ -31,23 +31,56 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** Is this parsed JSON an audit.k8s.io Event? (kind Event, audit.k8s.io apiVersion, auditID, verb). */
 export function looksLikeAuditEvent(v: unknown): v is Record<string, unknown> {
+  return claimsAuditEvent(v) && typeof v['auditID'] === 'string' && typeof v['verb'] === 'string' && typeof v['stage'] === 'string';
+}
+
+/**
+ * Does this JSON present itself as an audit event, whatever its field types? Not another
+ * apiVersion or kind (a core v1 Event is not an audit event), and at least one of the fields
+ * every audit event has. What claims to be an audit event but has a field of the wrong type is
+ * then `bad-field-type` (the user learns which field), not `not-audit-event`.
+ */
+function claimsAuditEvent(v: unknown): v is Record<string, unknown> {
   if (!isRecord(v)) return false;
   const api = v['apiVersion'];
   if (typeof api === 'string' && !api.startsWith('audit.k8s.io/')) return false;
   if (v['kind'] !== undefined && v['kind'] !== 'Event') return false;
-  return typeof v['auditID'] === 'string' && typeof v['verb'] === 'string' && typeof v['stage'] === 'string';
+  return v['auditID'] !== undefined || v['verb'] !== undefined || v['stage'] !== undefined;
 }
 
+const NOT_AUDIT_EVENT = 'JSON is not a Kubernetes audit event (needs kind Event, auditID, stage and verb)';
+
 type Getter = (o: Record<string, unknown>) => unknown;
+
+/**
+ * Returned by a getter when a step of the path holds a value that is not an object (`"user":
+ * "alice"`, `"objectRef": [1]`): the event is then bad-field-type instead of silently having
+ * no user or resource, which would hide it from every detector.
+ */
+const NOT_AN_OBJECT: unique symbol = Symbol('not-an-object');
 
 /** Compile a JSON path into a getter once, instead of walking the path array per event. */
 function compilePath(path: readonly (string | number)[]): Getter {
   const [a, b, c] = path;
-  const step = (x: unknown, k: string | number): unknown => (x !== null && typeof x === 'object' ? (x as Record<string | number, unknown>)[k] : undefined);
+  const step = (x: unknown, k: string | number): unknown => {
+    if (x === undefined || x === null || x === NOT_AN_OBJECT) return x;
+    if (typeof x !== 'object' || Array.isArray(x)) return NOT_AN_OBJECT;
+    return (x as Record<string | number, unknown>)[k];
+  };
   if (path.length === 1) return (o) => o[a as string];
   if (path.length === 2) return (o) => step(o[a as string], b!);
   if (path.length === 3) return (o) => step(step(o[a as string], b!), c!);
   return (o) => path.reduce<unknown>((x, k) => step(x, k), o);
+}
+
+/** The dotted name of the first step of `path` that is present but not an object (cold path). */
+function nonObjectStep(raw: Record<string, unknown>, path: readonly (string | number)[]): string {
+  let x: unknown = raw;
+  for (let i = 0; i < path.length - 1; i++) {
+    x = (x as Record<string | number, unknown>)[path[i]!];
+    if (typeof x !== 'object' || x === null || Array.isArray(x)) return path.slice(0, i + 1).join('.');
+  }
+  return path.slice(0, -1).join('.');
 }
 
 interface CompiledField {
@@ -113,9 +146,7 @@ export function normalizeParsed(
   origin: EventOrigin,
   options: NormalizeOptions = {},
 ): NormalizeResult {
-  if (!looksLikeAuditEvent(raw)) {
-    return { ok: false, problem: 'not-audit-event', reason: 'JSON is not a Kubernetes audit event (needs kind Event, auditID, stage and verb)' };
-  }
+  if (!claimsAuditEvent(raw)) return { ok: false, problem: 'not-audit-event', reason: NOT_AUDIT_EVENT };
   // One value per catalog JSON field, read and type-checked in catalog order. Every event is
   // then built by the same object literal below, so all AuditEvents share one hidden class
   // (detectors read them millions of times) and no intermediate object is spread. The literal
@@ -129,6 +160,7 @@ export function normalizeParsed(
       values[i] = f.def.type === 'string[]' ? EMPTY : null;
       continue;
     }
+    if (v === NOT_AN_OBJECT) return { ok: false, problem: 'bad-field-type', reason: `${nonObjectStep(raw, f.def.path!)} must be an object` };
     switch (f.def.type) {
       case 'string':
       case 'timestamp':
@@ -142,6 +174,12 @@ export function normalizeParsed(
         break;
     }
     values[i] = v;
+  }
+  // auditID, stage and verb have the right type if present (checked above); all three are
+  // needed to deduplicate and to route to detectors.
+  if (values[S.auditID] === null || values[S.stage] === null || values[S.verb] === null) {
+    const missing = (['auditID', 'stage', 'verb'] as const).filter((k) => values[S[k]] === null).join(', ');
+    return { ok: false, problem: 'not-audit-event', reason: `${NOT_AUDIT_EVENT}; missing ${missing}` };
   }
   const received = values[S.requestReceivedAt] as string | null;
   const stageAt = values[S.stageAt] as string | null;
@@ -212,7 +250,7 @@ export function normalizeText(text: string, origin: EventOrigin, options: Normal
 /** Why a record did not become an AuditEvent: normalizeParsed's reasons plus the parse failures. */
 export type NormalizeRecordResult =
   | NormalizeResult
-  | { readonly ok: false; readonly problem: 'malformed-json' | 'cloudwatch-truncated'; readonly reason: string };
+  | { readonly ok: false; readonly problem: 'malformed-json' | 'cloudwatch-truncated' | 'binary'; readonly reason: string };
 
 // CloudWatch Logs (and its agent) cut events over the size limit and append this marker.
 const TRUNCATED_MARKER = '[Truncated...]';
@@ -241,6 +279,10 @@ function parseFailure(rec: RawRecord, message: string): NormalizeRecordResult {
   const text = rec.text;
   if (text.endsWith(TRUNCATED_MARKER)) {
     return { ok: false, problem: 'cloudwatch-truncated', reason: `CloudWatch truncated this event (${text.length} characters, ends with ${TRUNCATED_MARKER})` };
+  }
+  // NUL bytes inside a text log: blocks a crash left unwritten, or junk appended to the file.
+  if (text.indexOf('\u0000') !== -1) {
+    return { ok: false, problem: 'binary', reason: `binary data (NUL bytes) in place of a JSON event (${text.length} characters)` };
   }
   const viaCloudWatch = rec.origin.cwTimestamp !== null || rec.origin.logStream !== null;
   if (viaCloudWatch && text.charCodeAt(0) === 0x7b && CUT_JSON.test(message)) {

@@ -177,7 +177,7 @@ function referencedNames(e: ExprNode): Set<string> {
 }
 
 /** RE2 source for a user regex: flags inline, `(?<name>` as RE2's `(?P<name>`. */
-function re2Pattern(node: RegexNode): string {
+export function re2Pattern(node: RegexNode): string {
   for (const f of node.flags) {
     if (!'ims'.includes(f)) throw new CompileFailure(node.span, `unknown regex flag '${f}'`, 'supported flags: i (ignore case), m (multi-line), s (dot matches newline)');
   }

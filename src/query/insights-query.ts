@@ -6,7 +6,9 @@
 import { ParseError, SleuthError, formatProblem } from '../model/errors.js';
 import type { Row, Store } from '../store/store.js';
 import type { CompiledSql } from './dialect.js';
-import { compileInsightsAst, type CompiledInsightsQuery } from './insights-compiler.js';
+import { compileInsightsAst, re2Pattern, type CompiledInsightsQuery } from './insights-compiler.js';
+import type { RegexNode } from './insights-ast.js';
+import { locate } from './insights-lexer.js';
 import { DUCKDB_INSIGHTS_DIALECT, type InsightsDialect } from './insights-dialect.js';
 import { parseInsightsQuery, type InsightsProblem } from './insights-parser.js';
 
@@ -68,8 +70,11 @@ export async function runInsightsQuery(store: Store, query: string, options: Ins
   try {
     result = await store.queryWithColumns(c.value.sql, c.value.parameters);
   } catch (e) {
+    // A regex the engine's RE2 rejects (look-behind, back-references, unbalanced groups) only
+    // shows up when the database runs it: point at the culprit, with line, column and a hint.
+    const bad = await firstRejectedRegex(store, dialect, query);
+    if (bad !== null) throw new ParseError(`the query has 1 problem(s):\n${formatProblem(bad)} (hint: ${bad.hint})`, [bad]);
     if (e instanceof SleuthError) throw e;
-    // e.g. a regex RE2 rejects ("invalid perl operator") only shows up when the database runs it.
     throw new SleuthError('E_QUERY', `the query failed to run: ${(e as Error).message}`);
   }
   const columns = [...c.value.columns];
@@ -82,4 +87,52 @@ export async function runInsightsQuery(store: Store, query: string, options: Ins
     return named;
   });
   return { columns, rows, sql: { sql: c.value.sql, parameters: c.value.parameters } };
+}
+
+/** Every regex literal of the query, in source order. */
+function regexNodes(node: unknown, out: RegexNode[] = []): RegexNode[] {
+  if (node === null || typeof node !== 'object') return out;
+  if (Array.isArray(node)) {
+    for (const n of node) regexNodes(n, out);
+    return out;
+  }
+  if ((node as { kind?: unknown }).kind === 'regex') {
+    out.push(node as RegexNode);
+    return out;
+  }
+  for (const v of Object.values(node)) regexNodes(v, out);
+  return out;
+}
+
+/**
+ * After a failed run: the first regex literal the engine refuses on its own, as a located
+ * problem, or null when every regex compiles (the failure was something else). Each pattern is
+ * tried as a bound parameter, like in the query itself.
+ */
+async function firstRejectedRegex(store: Store, dialect: InsightsDialect, query: string): Promise<InsightsProblem | null> {
+  const parsed = parseInsightsQuery(query);
+  if (parsed.value === null) return null;
+  const probe = `SELECT ${dialect.regexMatch(dialect.constant(''), `CAST(${dialect.placeholder(1)} AS VARCHAR)`, { caseInsensitive: false })}`;
+  for (const node of regexNodes(parsed.value)) {
+    let pattern: string;
+    try {
+      pattern = re2Pattern(node);
+    } catch {
+      continue;
+    }
+    try {
+      await store.query(probe, [pattern]);
+    } catch (e) {
+      const { line, column } = locate(query, node.span.start);
+      const reason = (e as Error).message.replace(/^query failed:\s*/, '').replace(/^Invalid Input Error:\s*/, '');
+      return {
+        line,
+        column,
+        length: Math.max(1, node.span.end - node.span.start),
+        message: `this regex is not valid RE2: ${reason}`,
+        hint: 'regexes run on RE2: no look-around ((?=…), (?<=…)) or back-references (\\1); check that every ( has its )',
+      };
+    }
+  }
+  return null;
 }

@@ -61,16 +61,26 @@ export function isBlank(s: string): boolean {
 }
 
 /**
- * Text is junk when the first bytes hold a NUL or many control characters: reported once per
- * file rather than as one malformed line per newline found in the junk.
+ * Text is junk when its first line (or, when that line is too short to judge, its first 8 KiB)
+ * holds a NUL or many control characters: reported once per file rather than as one malformed
+ * line per newline found in the junk. Judging by the first line keeps a log whose later lines
+ * hold NUL bytes (blocks a crash left unwritten) readable: those lines are reported one by one
+ * and the events around them are kept.
  */
 export function looksBinary(b: Buffer): boolean {
   const n = Math.min(b.length, 8192);
+  let start = 0;
+  while (start < n && (b[start] === 0x20 || b[start] === 0x09 || b[start] === 0x0d || b[start] === 0x0a)) start++;
+  const nl = b.indexOf(0x0a, start);
+  const end = nl !== -1 && nl < n && nl - start >= FIRST_LINE_JUDGES ? nl : n;
   let control = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = start; i < end; i++) {
     const c = b[i]!;
     if (c === 0) return true;
     if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && c !== 0x0c && c !== 0x1b) control++;
   }
-  return control * 10 > n;
+  return control * 10 > end - start;
 }
+
+// A first line at least this long decides alone; every audit event line is longer.
+const FIRST_LINE_JUDGES = 64;

@@ -1,4 +1,4 @@
-// @needs-shared-corpus: reads ../shared/corpus or ../shared/reference (the runner skips this file when it is absent).
+// The reader on the repository's own sample; corpus files are read in read-inputs-corpus.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -10,7 +10,7 @@ import type { AuditEvent } from '../model/audit-event.js';
 import { normalizeRecord } from '../normalize/normalize.js';
 import type { InputProblem, ReadProgress, SourceItem } from './raw-record.js';
 import { type ReadOptions, readInputBatches, readInputs } from './read-inputs.js';
-import { FORMAT_FILES, type FormatName, LOG_GROUP, LOG_STREAM, T0, corpusPath, sampleLines, subscriptionPayload, writeAllFormats } from './test-support/input-formats.js';
+import { FORMAT_FILES, type FormatName, LOG_GROUP, LOG_STREAM, T0, sampleLines, subscriptionPayload, writeAllFormats } from './test-support/input-formats.js';
 
 interface Collected {
   events: AuditEvent[];
@@ -44,7 +44,7 @@ const EXPECTED = LINES.map((l) => {
   return `${o.auditID} ${o.verb} ${o.stage}`;
 });
 
-test('sample lines are six distinct real events', () => {
+test('sample lines are six distinct events', () => {
   assert.equal(new Set(EXPECTED).size, 6);
 });
 
@@ -223,9 +223,9 @@ test('CloudWatch-truncated messages are counted, never dropped silently', async 
 test('lines and documents over the size limits are reported, and reading goes on', async () => {
   const dir = tmp();
   const f = join(dir, 'long.log');
-  const long = '{"kind":"Event","pad":"' + 'x'.repeat(5000) + '"}';
+  const long = '{"kind":"Event","pad":"' + 'x'.repeat(8000) + '"}';
   writeFileSync(f, [LINES[0], long, LINES[1]].join('\n') + '\n');
-  const c = await collect([f], { maxLineChars: 1000, chunkBytes: 512 });
+  const c = await collect([f], { maxLineChars: 4000, chunkBytes: 512 });
   assert.deepEqual(ids(c.events), EXPECTED.slice(0, 2));
   assert.deepEqual(c.events.map((e) => e.origin.line), [1, 3]);
   assert.deepEqual(problemSummary(c.problems), ['2 too-large']);
@@ -265,28 +265,6 @@ test('batched reading yields the same items as item-by-item reading', async () =
   for await (const i of readInputs([files.jsonl, files.firehoseS3])) single.push(i);
   assert.deepEqual(flat, single);
   assert.equal(flat.filter((i) => i.kind === 'record').length, 12);
-});
-
-test('every corpus dataset and Falco fixture reads without a crash', async () => {
-  const datasets = await collect([corpusPath('datasets')]);
-  const byFile = new Map<string, number>();
-  for (const e of datasets.events) byFile.set(e.origin.file, (byFile.get(e.origin.file) ?? 0) + 1);
-  assert.equal(byFile.get(corpusPath('datasets', 'audit2rbac', 'demo.log')), 37);
-  assert.equal(byFile.get(corpusPath('datasets', 'hkerma-kubernetes-event-dataset', 'audit-logs.reconstructed.jsonl')), 16563);
-  // README, LICENSE, policies: one unknown-format problem each, nothing else.
-  assert.ok(datasets.problems.every((p) => p.problem === 'unknown-format' && p.line === 0));
-
-  const fixturesDir = corpusPath('falco', 'fixtures');
-  const fixtures = await collect([fixturesDir]);
-  const names = readdirSync(fixturesDir).filter((n) => !n.startsWith('.'));
-  const expectedEvents = names
-    .filter((n) => n !== 'fal_01_003.json')
-    .reduce((sum, n) => sum + readFileSync(join(fixturesDir, n), 'utf8').split('\n').filter((l) => l.trim() !== '').length, 0);
-  assert.equal(fixtures.events.length, expectedEvents);
-  assert.deepEqual(
-    fixtures.problems.map((p) => `${p.file.slice(fixturesDir.length + 1)}:${p.line} ${p.problem}`),
-    ['fal_01_003.json:1 not-audit-event'],
-  );
 });
 
 test('one container per line: compact EventList, subscription payloads, Lambda awslogs event', async () => {

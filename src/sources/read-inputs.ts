@@ -197,8 +197,12 @@ async function* readText(fr: FileReader, text: string): AsyncGenerator<readonly 
   const all: string[] = [];
   let total = 0;
   let lineParts: string[] = [];
+  let partsLen = 0;
   let first: string | null = null;
   let second: string | null = null;
+  // The second line is longer than any line format allows: sniff on the first line alone and
+  // let the reader report that line, instead of losing the whole file to it.
+  let secondTooLong = false;
   let chunk: string | null = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   while (chunk !== null) {
     all.push(chunk);
@@ -209,19 +213,35 @@ async function* readText(fr: FileReader, text: string): AsyncGenerator<readonly 
       pos = nl + 1;
       const line = lineParts.length === 1 ? lineParts[0]! : lineParts.join('');
       lineParts = [];
+      partsLen = 0;
       if (isBlank(line)) continue;
       if (first === null) first = line.trim();
       else second = line.trim();
     }
     if (second !== null) break;
     lineParts.push(chunk.slice(pos));
+    partsLen += chunk.length - pos;
+    if (partsLen > fr.cfg.maxLineChars) {
+      if (first !== null) {
+        secondTooLong = true;
+        break;
+      }
+      // Only a JSON document or container may have a first line this long (a compact EventList
+      // or FilterLogEvents page); anything else (blank filler, a decompression bomb of one
+      // byte) is given up here rather than buffered up to maxDocumentChars.
+      const c = firstNonBlank(lineParts);
+      if (c !== 0x7b && c !== 0x5b) {
+        yield [fr.problem(1, 'too-large', `first line is longer than ${fr.cfg.maxLineChars} characters and does not start a JSON document`)];
+        return;
+      }
+    }
     if (total > fr.cfg.maxDocumentChars) {
       yield [fr.problem(1, 'too-large', `first line is longer than ${fr.cfg.maxDocumentChars} characters`)];
       return;
     }
     chunk = await fr.nextText();
   }
-  if (second === null) {
+  if (second === null && !secondTooLong) {
     // End of input: the unfinished line is the first or second line.
     const last = lineParts.join('');
     if (!isBlank(last)) {
@@ -252,6 +272,17 @@ async function* readText(fr: FileReader, text: string): AsyncGenerator<readonly 
     default:
       yield* lineMode(fr, head, lineHandler(fr, s), fr.cfg.maxLineChars);
   }
+}
+
+/** Char code of the first non-whitespace character of the joined parts, or -1. */
+function firstNonBlank(parts: readonly string[]): number {
+  for (const p of parts) {
+    for (let i = 0; i < p.length; i++) {
+      const c = p.charCodeAt(i);
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a && c !== 0xfeff) return c;
+    }
+  }
+  return -1;
 }
 
 type LineHandler = (line: string, lineNo: number, out: SourceItem[]) => void;

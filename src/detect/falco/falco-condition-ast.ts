@@ -158,6 +158,22 @@ export function mapCondition(node: ConditionNode, leaf: (n: CheckNode | MacroRef
   return (handlers[node.kind] as (n: ConditionNode) => ConditionNode)(node);
 }
 
+/**
+ * Nesting depth of a tree (a leaf is 1), without recursion: trees built by macro substitution
+ * can be deeper than the JavaScript stack allows, and must be measured before they are walked.
+ */
+export function conditionDepth(node: ConditionNode): number {
+  let max = 0;
+  const stack: [ConditionNode, number][] = [[node, 1]];
+  while (stack.length > 0) {
+    const [n, d] = stack.pop()!;
+    if (d > max) max = d;
+    if (n.kind === 'and' || n.kind === 'or') for (const c of n.children) stack.push([c, d + 1]);
+    else if (n.kind === 'not') stack.push([n.child, d + 1]);
+  }
+  return max;
+}
+
 function tag(s: SpanNode, origin: string): SpanNode {
   return s.origin !== undefined ? s : Object.freeze({ offset: s.offset, length: s.length, origin });
 }
@@ -166,7 +182,13 @@ function tag(s: SpanNode, origin: string): SpanNode {
  * Mark every position in a macro body as belonging to that macro, so errors found after
  * substitution point into the macro's text. Positions already tagged (nested macros) keep theirs.
  */
-export function tagOrigin(node: ConditionNode, origin: string): ConditionNode {
+export function tagOrigin(node: ConditionNode, origin: string, tagged?: { has(n: ConditionNode): boolean }): ConditionNode {
+  // Subtrees already tagged (substituted macro bodies, when the caller knows them) are kept as
+  // they are: re-copying them at every level of a macro chain would be quadratic.
+  if (tagged !== undefined && tagged.has(node)) return node;
+  if (node.kind === 'and') return ConditionNodes.and(node.children.map((c) => tagOrigin(c, origin, tagged)), node.span);
+  if (node.kind === 'or') return ConditionNodes.or(node.children.map((c) => tagOrigin(c, origin, tagged)), node.span);
+  if (node.kind === 'not') return ConditionNodes.not(tagOrigin(node.child, origin, tagged), node.span);
   return mapCondition(node, (leaf) => {
     if (leaf.kind === 'macro') return ConditionNodes.macro(leaf.name, tag(leaf.span, origin));
     const field = tagExpr(leaf.field, origin);

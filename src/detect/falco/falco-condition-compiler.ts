@@ -55,20 +55,44 @@ function memoPredicate(p: Predicate): Predicate {
   };
 }
 
-/** Structural key of a subtree: kinds, fields, operators and values, without positions. */
+/**
+ * Structural key of a subtree: kinds, fields, operators and values, without positions. Each
+ * distinct key is interned as a short id (`#12`) that parents embed instead of their children's
+ * full text, and keys are cached per node, so keying a tree is linear in its size even when
+ * macros nest deeply (full-text keys would be quadratic).
+ */
 export function conditionKey(node: ConditionNode): string {
+  const cached = NODE_KEYS.get(node);
+  if (cached !== undefined) return cached;
+  let raw: string;
   switch (node.kind) {
     case 'and':
     case 'or':
-      return `${node.kind}(${node.children.map(conditionKey).join(',')})`;
+      raw = `${node.kind}(${node.children.map(conditionKey).join(',')})`;
+      break;
     case 'not':
-      return `not(${conditionKey(node.child)})`;
+      raw = `not(${conditionKey(node.child)})`;
+      break;
     case 'macro':
-      return `@${node.name}`;
+      raw = `@${node.name}`;
+      break;
     case 'check':
-      return JSON.stringify([exprKey(node.field), node.op, node.modifier, valueKey(node.value)]);
+      raw = JSON.stringify([exprKey(node.field), node.op, node.modifier, valueKey(node.value)]);
+      break;
   }
+  let id = KEY_IDS.get(raw);
+  if (id === undefined) {
+    // Past the cap the full text is the key ('#' never starts a full key, so no collision).
+    id = KEY_IDS.size < KEY_CAP ? `#${KEY_IDS.size}` : raw;
+    if (KEY_IDS.size < KEY_CAP) KEY_IDS.set(raw, id);
+  }
+  NODE_KEYS.set(node, id);
+  return id;
 }
+
+const KEY_IDS = new Map<string, string>();
+const KEY_CAP = 100_000;
+const NODE_KEYS = new WeakMap<ConditionNode, string>();
 
 function exprKey(e: FieldExprNode): string {
   return e.kind === 'field' ? `${e.name}[${e.arg ?? ''}]` : `${e.name}(${exprKey(e.operand)})`;

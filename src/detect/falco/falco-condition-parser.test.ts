@@ -114,6 +114,9 @@ test('errors carry the offset of the offending token', () => {
   assert.deepEqual(err('tolower(ka.verb = x'), { offset: 16, message: "expected ')' to close 'tolower('" });
   assert.deepEqual(err(''), { offset: 0, message: 'empty condition' });
   assert.deepEqual(err('ka.verb in (a,,b)'), { offset: 14, message: "expected a list value after ','" });
+  // A word operator at the end of input is still the operator: the value is what is missing.
+  assert.deepEqual(err('ka.verb startswith'), { offset: 18, message: "expected a value after 'startswith', found end of input" });
+  assert.deepEqual(err('ka.verb = x and ka.uri contains'), { offset: 31, message: "expected a value after 'contains', found end of input" });
 });
 
 test('nesting deeper than the limit is an error, not a stack overflow', () => {

@@ -305,7 +305,9 @@ class ConditionParser {
       if (this.lit(text)) return this.parseStrRhs(op, done);
     }
     for (const op of STR_WORD_OPS) {
-      if (this.text.startsWith(op, this.#pos) && this.isBlank(this.#pos + op.length)) {
+      // At the end of input the word is still the operator: the error is then the missing value.
+      const after = this.#pos + op.length;
+      if (this.text.startsWith(op, this.#pos) && (this.isBlank(after) || after === this.text.length)) {
         this.lit(op);
         return this.parseStrRhs(op, done);
       }

@@ -16,8 +16,14 @@ export function renderValue(v: unknown): string {
   return marshal(v);
 }
 
+// Log JSON can nest arbitrarily deep (JSON.parse accepts it) and these writers recurse: past this
+// depth a value is written as null instead of overflowing the stack. Upstream's fastjson refuses
+// documents nested deeper than 300, so Falco never sees such events at all.
+const MAX_DEPTH = 1000;
+
 /** fastjson MarshalTo: compact JSON. */
-export function marshal(v: unknown): string {
+export function marshal(v: unknown, depth = 0): string {
+  if (depth > MAX_DEPTH) return 'null';
   switch (typeof v) {
     case 'string':
       return quoteFast(v);
@@ -31,7 +37,7 @@ export function marshal(v: unknown): string {
         let s = '[';
         for (let i = 0; i < v.length; i++) {
           if (i > 0) s += ',';
-          s += marshal(v[i]);
+          s += marshal(v[i], depth + 1);
         }
         return s + ']';
       }
@@ -41,7 +47,7 @@ export function marshal(v: unknown): string {
         if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
         if (!first) s += ',';
         first = false;
-        s += quoteFast(k) + ':' + marshal((v as Record<string, unknown>)[k]);
+        s += quoteFast(k) + ':' + marshal((v as Record<string, unknown>)[k], depth + 1);
       }
       return s + '}';
     }
@@ -96,6 +102,7 @@ function goQuoteSlow(s: string): string {
 /** Go json.Indent(compact, "", "  ") of the marshalled value (jevt.obj). */
 export function marshalIndented(v: unknown, indent = ''): string {
   if (typeof v !== 'object' || v === null) return marshal(v);
+  if (indent.length > 2 * MAX_DEPTH) return 'null';
   const inner = indent + '  ';
   if (Array.isArray(v)) {
     if (v.length === 0) return '[]';

@@ -143,6 +143,19 @@ test('lint reports every error of every file in one run, with file, rule, line a
   assert.match(problems[1]!.message, /nonexistent field ka.nope/);
 });
 
+test('an invalid priority does not hide the same rule\'s condition and output errors', () => {
+  const text = `- rule: Bad\n  desc: d\n  condition: ka.verb === x\n  output: "%ka.bogus"\n  priority: SUPERBAD\n  source: k8s_audit\n`;
+  const problems = lintFalcoRules([{ name: 'p.yaml', text }]);
+  assert.deepEqual(
+    problems.map((p) => [p.rule, p.line, p.column, p.message.replace(/: filter_check.*/, '')]),
+    [
+      ['Bad', 3, 24, "expected a value after '=', found '='"],
+      ['Bad', 4, 12, "invalid formatting token '%ka.bogus'"],
+      ['Bad', 5, 13, "Invalid priority 'SUPERBAD'"],
+    ],
+  );
+});
+
 test('detections: type, engine, severity, priority, tags, mitre, output line', () => {
   const files = { 'a.yaml': rule('T', 'ka.verb = create', '  tags: [k8s, mitre_privilege_escalation, T1610]\n').replace('WARNING', 'NOTICE') };
   const [d] = fire(files, create);

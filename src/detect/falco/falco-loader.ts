@@ -19,7 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { isMap, isSeq, type Node, type YAMLMap } from 'yaml';
 import type { SourceProblem } from '../../model/errors.js';
-import { ConditionNodes, mapCondition, tagOrigin, type ConditionNode } from './falco-condition-ast.js';
+import { ConditionNodes, conditionDepth, mapCondition, tagOrigin, type ConditionNode } from './falco-condition-ast.js';
 import { compileCondition } from './falco-condition-compiler.js';
 import { parseCondition } from './falco-condition-parser.js';
 import { quoteListItem, SourceText, substituteLists, withExceptions, isListComp, type ExceptionSpec, type NamedList, type TextLocation } from './falco-condition-text.js';
@@ -27,7 +27,7 @@ import { falcoField } from './falco-fields.js';
 import { deriveIndex } from './falco-index.js';
 import { compileOutput } from './falco-output.js';
 import { FalcoRulePack, type CompiledFalcoRule, type FalcoMatchMode } from './falco-pack.js';
-import { parsePriority, type FalcoPriority } from './falco-priority.js';
+import { FALCO_PRIORITIES, parsePriority, type FalcoPriority } from './falco-priority.js';
 import { RuleFileSource, scalarText, stringSeq, yamlBool, type RuleFileItem } from './falco-rules-reader.js';
 
 /** Engine version we implement (Falco 0.63.0's rules engine; k8s_audit_rules needs 0.15.0). */
@@ -43,6 +43,9 @@ export const FALCO_PLUGIN_VERSIONS: Readonly<Record<string, string>> = Object.fr
 });
 const AUDIT_SOURCE = 'k8s_audit';
 const MAX_RULE_DEPTH = 1000;
+// Depth of a condition once macros are substituted: bounds the recursion of the tree walks
+// (compiler, index, tagging) on hostile rule files, such as a chain of thousands of macros.
+const MAX_RESOLVED_DEPTH = 1000;
 
 export interface FalcoLoadOptions {
   /** Falco's `rule_matching`: `first` (default: at most one alert per event) or `all`. */
@@ -473,14 +476,26 @@ class Collector {
     const effectiveSource = source ?? 'syscall';
     // The source defaults to syscall, so a redefinition of a k8s_audit rule must repeat it.
     if (prev !== undefined && effectiveSource !== prev.source) return this.err(file, item.where, `Rule '${name}' is redefined with a different source ('${effectiveSource}' instead of '${prev.source}')`, name);
-    const priority = parsePriority(str('priority') ?? '');
-    if (priority === null) return this.err(file, file.at(map.get('priority', true) as Node), `Invalid priority '${str('priority') ?? ''}'`, name);
+    // A bad priority, enabled or tags is reported and the rule is still defined with a stand-in
+    // value, so its condition and output are checked too (lint reports every error in one run;
+    // any error keeps the pack from being built, so the stand-in never runs).
+    let priority = parsePriority(str('priority') ?? '');
+    if (priority === null) {
+      this.err(file, file.at(map.get('priority', true) as Node), `Invalid priority '${str('priority') ?? ''}'`, name);
+      priority = FALCO_PRIORITIES[FALCO_PRIORITIES.length - 1]!;
+    }
     const condNode = map.get('condition', true) as Node;
     const outNode = map.get('output', true) as Node;
-    const enabled = has('enabled') ? yamlBool(map.get('enabled', true)) : true;
-    if (enabled === null) return this.err(file, item.where, `Value of 'enabled' must be a boolean`, name);
-    const tags = has('tags') ? stringSeq(map.get('tags', true)) : [];
-    if (tags === null) return this.err(file, item.where, `Value of 'tags' must be a sequence of strings`, name);
+    let enabled = has('enabled') ? yamlBool(map.get('enabled', true)) : true;
+    if (enabled === null) {
+      this.err(file, item.where, `Value of 'enabled' must be a boolean`, name);
+      enabled = true;
+    }
+    let tags = has('tags') ? stringSeq(map.get('tags', true)) : [];
+    if (tags === null) {
+      this.err(file, item.where, `Value of 'tags' must be a sequence of strings`, name);
+      tags = [];
+    }
     const exceptions = has('exceptions') ? this.exceptions(file, map.get('exceptions', true), name, effectiveSource) : [];
     if (exceptions === null) return;
     const output = (scalarText(outNode) ?? '').trim();
@@ -619,6 +634,7 @@ export function loadFalcoRulesFromText(sources: readonly { name: string; text: s
     parsed.set(m.name, r.value);
   }
   const resolved = new Map<string, ConditionNode | null>();
+  const bodies = new WeakSet<ConditionNode>();
   const inProgress = new Set<string>();
   const resolve = (node: ConditionNode, visibility: number, onUndefined: (name: string, offset: number) => void): ConditionNode =>
     mapCondition(node, (leaf) => {
@@ -641,11 +657,16 @@ export function loadFalcoRulesFromText(sources: readonly { name: string; text: s
     }
     inProgress.add(m.name);
     const text = macroTexts.get(m.name)!;
-    const body = tagOrigin(
-      resolve(ast, m.visibility, (name, offset) => report(m, text.locate(offset), `Undefined macro '${name}' used in filter.`, m.name)),
-      m.name,
-    );
+    const substituted = resolve(ast, m.visibility, (name, offset) => report(m, text.locate(offset), `Undefined macro '${name}' used in filter.`, m.name));
     inProgress.delete(m.name);
+    const depth = conditionDepth(substituted);
+    if (depth > MAX_RESOLVED_DEPTH) {
+      report(m, m.where, `Macro '${m.name}' nests too deeply once its macros are substituted (depth ${depth}, limit ${MAX_RESOLVED_DEPTH})`, m.name);
+      resolved.set(m.name, null);
+      return null;
+    }
+    const body = tagOrigin(substituted, m.name, bodies);
+    bodies.add(body);
     resolved.set(m.name, body);
     return body;
   };
@@ -670,6 +691,8 @@ export function loadFalcoRulesFromText(sources: readonly { name: string; text: s
     let tree: ConditionNode | null = null;
     if (p.value !== null) {
       tree = resolve(p.value, Number.MAX_SAFE_INTEGER, (name, offset) => ruleProblems.push({ where: text.locate(offset), message: `Undefined macro '${name}' used in filter.`, unknown: true }));
+      const depth = conditionDepth(tree);
+      if (depth > MAX_RESOLVED_DEPTH) ruleProblems.push({ where: r.where, message: `Condition nests too deeply once macros are substituted (depth ${depth}, limit ${MAX_RESOLVED_DEPTH})`, unknown: false });
       if (isAudit && ruleProblems.length === 0) {
         const c = compileCondition(tree);
         for (const e of c.errors) {

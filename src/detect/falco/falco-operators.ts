@@ -1,9 +1,10 @@
 /**
  * String matching primitives with libsinsp semantics (filter_compare.cpp): fnmatch-style glob
  * without FNM_PATHNAME, ASCII case folding as strcasestr, path-prefix match for pmatch, and a
- * guarded full-match regex. All are linear or O(n·m) with no exponential backtracking, except
- * regex, which refuses patterns with nested quantifiers.
+ * full-match regex on V8's linear-time engine. All are linear or O(n·m), with no exponential
+ * backtracking on hostile log text.
  */
+import { setFlagsFromString } from 'node:v8';
 
 /** ASCII-only lowercase, like strcasestr/FNM_CASEFOLD in the C locale. */
 export function asciiLower(s: string): string {
@@ -135,20 +136,79 @@ export function compilePathMatch(paths: readonly string[]): (s: string) => boole
 }
 
 /**
- * RE2 full match, approximated with a JavaScript RegExp anchored at both ends. Patterns RE2
- * rejects (backreferences, lookaround) and patterns with nested quantifiers, which could make a
- * backtracking engine take exponential time on hostile log text, are refused.
+ * RE2 full match with a JavaScript RegExp anchored at both ends. Patterns RE2 rejects
+ * (backreferences, lookaround) are refused. Log text is hostile, so the regex runs on V8's
+ * linear-time engine (the `l` flag, enabled on first use; like RE2 it never backtracks):
+ * `(a|aa)*b` on a long run of `a` takes microseconds instead of hanging the process. Only when
+ * that engine is unavailable, or the pattern needs Unicode mode (`\p{…}`, `\u{…}`), does the
+ * backtracking engine run, and then patterns with nested quantifiers or a repeated alternation
+ * (exponential backtracking) are refused.
  */
 export function compileRegex(pattern: string): { ok: true; test: (s: string) => boolean } | { ok: false; message: string } {
   if (/\\[1-9]|\\k<|\(\?[=!<]/.test(pattern)) return { ok: false, message: `regex '${pattern}' uses backreferences or lookaround, which RE2 does not support` };
-  if (hasNestedQuantifier(pattern)) return { ok: false, message: `regex '${pattern}' has nested quantifiers (exponential backtracking risk); rewrite it without a repeated group that itself repeats` };
-  let re: RegExp;
+  const source = `^(?:${pattern})$`;
   try {
-    re = new RegExp(`^(?:${pattern})$`, 'u');
+    new RegExp(source, 'u'); // syntax check in the strict (Unicode) grammar, closest to RE2's
   } catch (e) {
     return { ok: false, message: `invalid regex '${pattern}': ${(e as Error).message}` };
   }
+  if (!/\\[pPu]\{/.test(pattern)) {
+    const re = linearRegExp(source);
+    if (re !== null) return { ok: true, test: (s) => re.test(s) };
+  }
+  if (hasNestedQuantifier(pattern) || hasRepeatedAlternation(pattern))
+    return { ok: false, message: `regex '${pattern}' has a repeated group that itself repeats or alternates (exponential backtracking risk); rewrite it` };
+  const re = new RegExp(source, 'u');
   return { ok: true, test: (s) => re.test(s) };
+}
+
+let linearEngine: boolean | undefined;
+
+/** A RegExp on V8's linear-time engine, or null when this V8 cannot run the pattern that way. */
+function linearRegExp(source: string): RegExp | null {
+  if (linearEngine === undefined) {
+    linearEngine = false;
+    try {
+      // Only enables the `l` flag: regexes without it are unaffected.
+      setFlagsFromString('--enable-experimental-regexp-engine');
+      new RegExp('a', 'l');
+      linearEngine = true;
+    } catch {
+      // an older or different engine: the backtracking fallback and its refusals apply
+    }
+  }
+  if (!linearEngine) return null;
+  try {
+    return new RegExp(source, 'l');
+  } catch {
+    return null;
+  }
+}
+
+/** A quantified group containing `|`, such as `(a|aa)*` or `(\w|\d)+`. */
+function hasRepeatedAlternation(p: string): boolean {
+  const stack: boolean[] = [];
+  let inClass = false;
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') inClass = true;
+    else if (c === '(') stack.push(false);
+    else if (c === '|' && stack.length > 0) stack[stack.length - 1] = true;
+    else if (c === ')') {
+      const alt = stack.pop() ?? false;
+      const n = p[i + 1];
+      if (alt && (n === '*' || n === '+' || n === '{')) return true;
+    }
+  }
+  return false;
 }
 
 function hasNestedQuantifier(p: string): boolean {

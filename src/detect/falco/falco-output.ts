@@ -157,7 +157,12 @@ export function escapeControl(s: string): string {
  * UTC here (Falco prints local time). `<NA>` when the event has no usable timestamp.
  */
 export function falcoAlertLine(event: AuditEvent, priority: string, message: string, options: { iso8601?: boolean } = {}): string {
-  const ref = compileFieldRef(options.iso8601 === true ? 'evt.time.iso8601' : 'evt.time', null);
+  const iso = options.iso8601 === true;
+  // Compiled once (this runs once per detection).
+  const ref = iso ? (isoTimeRef ??= compileFieldRef('evt.time.iso8601', null)) : (timeRef ??= compileFieldRef('evt.time', null));
   const time = ref.ok ? renderField(ref.extract(event)) : '<NA>';
   return `${time}: ${priority} ${message}`;
 }
+
+let timeRef: ReturnType<typeof compileFieldRef> | undefined;
+let isoTimeRef: ReturnType<typeof compileFieldRef> | undefined;

@@ -12,7 +12,7 @@ import { indexAccepts } from '../engine.js';
 import type { Detection, Detector, DetectorIndex, DetectorInfo, DetectorPack, Emit } from '../detector.js';
 import type { Predicate } from './falco-condition-compiler.js';
 import { unionIndex } from './falco-index.js';
-import type { CompiledOutput } from './falco-output.js';
+import { falcoAlertLine, type CompiledOutput } from './falco-output.js';
 import { severityOfPriority, type FalcoPriority } from './falco-priority.js';
 
 export type FalcoMatchMode = 'first' | 'all';
@@ -73,12 +73,14 @@ export class FalcoRuleDetector implements Detector {
   }
 
   detection(event: AuditEvent): Detection {
+    const output = this.rule.output.render(event);
     return {
       info: this.info,
       event,
       priority: this.rule.priority.name,
-      output: this.rule.output.render(event),
-      details: { outputFields: this.rule.output.values(event) },
+      output,
+      // `alertLine` is the line Falco prints (and puts in its JSON `output`): time, priority, message.
+      details: { outputFields: this.rule.output.values(event), alertLine: falcoAlertLine(event, this.rule.priority.name, output) },
     };
   }
 }
@@ -91,6 +93,9 @@ export class FalcoRulePack implements DetectorPack {
   // verb → resource ('' for none) → candidates; nested maps avoid building a key per event.
   readonly #cache = new Map<string, Map<string, readonly FalcoRuleDetector[]>>();
   #cached = 0;
+  #evaluations = 0;
+  #errors = 0;
+  #lastError: { readonly rule: string; readonly error: unknown } | null = null;
 
   constructor(rules: readonly CompiledFalcoRule[], options: { match: FalcoMatchMode; name: string }) {
     this.name = options.name;
@@ -114,14 +119,39 @@ export class FalcoRulePack implements DetectorPack {
     return list;
   }
 
+  /** Rule conditions evaluated so far (what the index saves is events × rules minus this). */
+  get ruleEvaluations(): number {
+    return this.#evaluations;
+  }
+
+  /** Rule evaluations that threw (treated as no match; see `lastError`). */
+  get ruleErrors(): number {
+    return this.#errors;
+  }
+
+  /** The last rule that threw, and why (a bug or an event beyond a limit; never expected). */
+  get lastError(): { readonly rule: string; readonly error: unknown } | null {
+    return this.#lastError;
+  }
+
   evaluate(event: AuditEvent, emit: Emit): void {
     const rules = this.candidates(event.verb, event.resource);
-    for (let i = 0; i < rules.length; i++) {
-      const d = rules[i]!;
-      if (d.rule.predicate(event)) {
-        emit(d.detection(event));
-        if (this.match === 'first') return;
+    let i = 0;
+    while (i < rules.length) {
+      const d = rules[i++]!;
+      let detection: Detection;
+      try {
+        if (!d.rule.predicate(event)) continue;
+        detection = d.detection(event);
+      } catch (e) {
+        // One rule failing on a hostile event must not cost the event the other rules' alerts.
+        this.#errors++;
+        this.#lastError = { rule: d.rule.name, error: e };
+        continue;
       }
+      emit(detection);
+      if (this.match === 'first') break;
     }
+    this.#evaluations += i;
   }
 }

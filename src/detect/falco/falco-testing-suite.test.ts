@@ -80,3 +80,23 @@ test('all-match mode fires every matching rule (anonymous namespace creation)', 
   assert.deepEqual(names, ['Anonymous Request Allowed', 'Create Disallowed Namespace', 'K8s Namespace Created']);
   assert.deepEqual(run(c, 'first').detections.map((d) => d.info.rule), ['Anonymous Request Allowed']);
 });
+
+test('every case: the first-match total is the number of events any rule matches, each with the first rule in file order', () => {
+  let total = 0;
+  for (const c of cases) {
+    const first = run(c, 'first').detections;
+    const all = run(c, 'all').detections;
+    const expected: string[] = [];
+    const seen = new Set<unknown>();
+    for (const d of all) {
+      if (seen.has(d.event)) continue;
+      seen.add(d.event);
+      expected.push(`${d.event.auditID}:${d.info.rule}:${d.priority ?? ''}`);
+    }
+    assert.deepEqual(first.map((d) => `${d.event.auditID}:${d.info.rule}:${d.priority ?? ''}`), expected, c.test);
+    total += first.length;
+  }
+  // The suite must produce alerts for its NotZero assertions to mean anything.
+  const notZero = cases.filter((c) => c.assert.some((a) => a.op === 'NotZero' && a.rule === null && a.priority === null)).length;
+  assert.ok(notZero >= 40 && total >= notZero, `total first-match detections over the suite: ${total}, NotZero cases: ${notZero}`);
+});

@@ -1,6 +1,7 @@
 /**
- * IP addresses and CIDR ranges, IPv4 and IPv6, in a set that answers "is this IP listed?" in
- * O(log n): ranges are sorted and merged once at build time, and a lookup is one binary search
+ * IP addresses and CIDR ranges, IPv4 and IPv6, in a set that answers "is this IP listed, and
+ * under which entry?" in O(log n): ranges are cut into disjoint segments once at build time, and
+ * a lookup is one binary search
  * (numbers for IPv4, BigInt for IPv6). Lists of a million entries cost a few MB and a lookup
  * stays under a microsecond.
  */
@@ -126,18 +127,59 @@ interface Built<T> {
   labels: string[];
 }
 
-function build<T extends number | bigint>(entries: { start: T; end: T; label: string }[]): Built<T> {
-  entries.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+interface Arith<T> {
+  next(x: T): T;
+  prev(x: T): T;
+  size(start: T, end: T): T;
+}
+const NUM: Arith<number> = { next: (x) => x + 1, prev: (x) => x - 1, size: (a, b) => b - a };
+const BIG: Arith<bigint> = { next: (x) => x + 1n, prev: (x) => x - 1n, size: (a, b) => b - a };
+
+/**
+ * Cut the listed ranges into disjoint segments, each labelled with the most specific entry that
+ * covers it (the smallest range; the first listed on a tie), so a lookup names an entry that
+ * really contains the address: with `10.0.0.0/8` and `10.1.2.3` listed, 10.1.2.3 reports itself
+ * and 10.200.0.1 reports the /8. One sweep over the sorted boundaries; the set of ranges open at
+ * once is at most the nesting depth (33 for IPv4 CIDRs, 129 for IPv6). Adjacent segments with the
+ * same label are merged.
+ */
+function build<T extends number | bigint>(entries: { start: T; end: T; label: string }[], ar: Arith<T>): Built<T> {
+  const points: { at: T; open: boolean; i: number }[] = [];
+  entries.forEach((e, i) => {
+    points.push({ at: e.start, open: true, i }, { at: ar.next(e.end), open: false, i });
+  });
+  points.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   const out: Built<T> = { starts: [], ends: [], labels: [] };
-  for (const e of entries) {
-    const n = out.ends.length;
-    if (n > 0 && e.start <= out.ends[n - 1]!) {
-      if (e.end > out.ends[n - 1]!) out.ends[n - 1] = e.end;
-      continue;
+  const active = new Set<number>();
+  let k = 0;
+  while (k < points.length) {
+    const at = points[k]!.at;
+    for (; k < points.length && points[k]!.at === at; k++) {
+      const p = points[k]!;
+      if (p.open) active.add(p.i);
+      else active.delete(p.i);
     }
-    out.starts.push(e.start);
-    out.ends.push(e.end);
-    out.labels.push(e.label);
+    if (active.size === 0 || k === points.length) continue;
+    let best = -1;
+    for (const i of active) {
+      if (best < 0) best = i;
+      else {
+        const si = ar.size(entries[i]!.start, entries[i]!.end);
+        const sb = ar.size(entries[best]!.start, entries[best]!.end);
+        if (si < sb || (si === sb && i < best)) best = i;
+      }
+    }
+    // The segment runs from `at` up to just before the next boundary.
+    const nextAt = points[k]!.at;
+    const label = entries[best]!.label;
+    const n = out.ends.length;
+    if (n > 0 && out.labels[n - 1] === label && ar.next(out.ends[n - 1]!) === at) {
+      out.ends[n - 1] = ar.prev(nextAt);
+    } else {
+      out.starts.push(at);
+      out.ends.push(ar.prev(nextAt));
+      out.labels.push(label);
+    }
   }
   return out;
 }
@@ -170,8 +212,8 @@ export class IpRangeSet {
       if (range.v === 4) v4.push({ start: range.start as number, end: range.end as number, label });
       else v6.push({ start: range.start as bigint, end: range.end as bigint, label });
     }
-    this.#v4 = build(v4);
-    this.#v6 = build(v6);
+    this.#v4 = build(v4, NUM);
+    this.#v6 = build(v6, BIG);
     this.size = entries.length;
   }
 

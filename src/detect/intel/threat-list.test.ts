@@ -1,12 +1,54 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpRangeSet, parseIp, parseIpOrCidr, parseIPv6 } from './ip-range-set.js';
 import { parseThreatList } from './threat-list.js';
 import { loadThreatIntel, matchLists } from './threat-intel.js';
 import { UsageError } from '../../model/errors.js';
+
+test('IpRangeSet: the reported entry always contains the address (nested, adjacent, duplicate, /0)', () => {
+  const listed = ['10.0.0.0/25', '10.0.0.128/25', '10.0.0.0/8', '10.1.2.3', '10.0.0.0/8', '0.0.0.0/0', '255.255.255.255', '::/0', '2001:db8::/32', '2001:db8::1'];
+  const set = new IpRangeSet(listed.map((t) => ({ range: parseIpOrCidr(t)!, label: t })));
+  const cases: [string, string][] = [
+    ['10.0.0.5', '10.0.0.0/25'],
+    ['10.0.0.200', '10.0.0.128/25'],
+    ['10.200.0.1', '10.0.0.0/8'],
+    ['10.1.2.3', '10.1.2.3'],
+    ['10.1.2.4', '10.0.0.0/8'],
+    ['11.0.0.0', '0.0.0.0/0'],
+    ['0.0.0.0', '0.0.0.0/0'],
+    ['255.255.255.255', '255.255.255.255'],
+    ['255.255.255.254', '0.0.0.0/0'],
+    ['::ffff:10.1.2.3', '10.1.2.3'],
+    ['2001:db8::1', '2001:db8::1'],
+    ['2001:db8::2', '2001:db8::/32'],
+    ['2001:db9::1', '::/0'],
+  ];
+  for (const [ip, entry] of cases) assert.equal(set.match(ip), entry, ip);
+  // Randomized: the answer covers the address and no listed range that covers it is smaller.
+  let seed = 7;
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const many = Array.from({ length: 300 }, () => `10.${Math.floor(rnd() * 4)}.${Math.floor(rnd() * 256)}.0/${16 + Math.floor(rnd() * 17)}`);
+  const ranges = many.map((t) => ({ range: parseIpOrCidr(t)!, label: t }));
+  const big = new IpRangeSet(ranges);
+  for (let i = 0; i < 2000; i++) {
+    const ip = `10.${Math.floor(rnd() * 5)}.${Math.floor(rnd() * 256)}.${Math.floor(rnd() * 256)}`;
+    const v = parseIp(ip)!.value as number;
+    const covering = ranges.filter((r) => (r.range.start as number) <= v && v <= (r.range.end as number));
+    const got = big.match(ip);
+    if (covering.length === 0) {
+      assert.equal(got, null, ip);
+      continue;
+    }
+    const smallest = Math.min(...covering.map((r) => (r.range.end as number) - (r.range.start as number)));
+    const hit = covering.find((r) => r.label === got);
+    assert.ok(hit !== undefined, `${ip} -> ${got}`);
+    assert.equal((hit.range.end as number) - (hit.range.start as number), smallest, ip);
+  }
+});
 
 test('IPv4, IPv6, mapped and CIDR parsing', () => {
   assert.deepEqual(parseIp('10.1.2.3'), { v: 4, value: 167838211 });
@@ -24,11 +66,12 @@ test('IPv4, IPv6, mapped and CIDR parsing', () => {
   assert.equal(r.end, (0x20010db8n << 96n) | ((1n << 96n) - 1n));
 });
 
-test('IpRangeSet merges overlaps and finds by binary search', () => {
+test('IpRangeSet finds by binary search and names the most specific covering entry', () => {
   const entries = ['10.0.0.0/8', '10.1.0.0/16', '192.0.2.5', '2001:db8::/48', '198.51.100.0/25', '198.51.100.128/25'].map((t) => ({ range: parseIpOrCidr(t)!, label: t }));
   const set = new IpRangeSet(entries);
   assert.equal(set.size, 6);
-  assert.equal(set.match('10.1.2.3'), '10.0.0.0/8');
+  assert.equal(set.match('10.1.2.3'), '10.1.0.0/16');
+  assert.equal(set.match('10.2.0.1'), '10.0.0.0/8');
   assert.equal(set.match('11.0.0.0'), null);
   assert.equal(set.match('192.0.2.5'), '192.0.2.5');
   assert.equal(set.match('192.0.2.6'), null);
@@ -99,4 +142,18 @@ test('a large list is built once and looked up fast', () => {
   const ms = performance.now() - t0;
   assert.equal(hits, 100_000);
   assert.ok(ms < 2000, `100k lookups took ${ms} ms`);
+});
+
+test('a byte order mark does not eat the first entry; threatFileSha256 is the file bytes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sleuth-bom-'));
+  const file = join(dir, 'excel.csv');
+  const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('ip,comment\n203.0.113.9,bad\n'), Buffer.from([0xff, 0x0a])]);
+  writeFileSync(file, bytes);
+  const plain = parseThreatList('\ufeff198.51.100.7\n', { file: 'bom.txt', kind: 'custom' });
+  assert.deepEqual(plain.errors, []);
+  assert.equal(plain.value.match('198.51.100.7'), '198.51.100.7');
+  const r = loadThreatIntel({ intel: [file] });
+  const list = r.value.custom[0]!;
+  assert.equal(list.match('203.0.113.9'), '203.0.113.9');
+  assert.equal(list.sha256, createHash('sha256').update(bytes).digest('hex'));
 });

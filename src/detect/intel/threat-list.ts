@@ -74,6 +74,8 @@ export interface ParseOptions {
   readonly kind: ThreatListKind;
   /** Overrides the `# name:` header and the file name. */
   readonly name?: string;
+  /** sha256 of the file's bytes when the caller read them (else of the text). */
+  readonly sha256?: string;
 }
 
 /** Parse a threat list's text. */
@@ -82,7 +84,8 @@ export function parseThreatList(text: string, options: ParseOptions): ParseResul
   let bad = 0;
   const entries: { range: IpRange; label: string }[] = [];
   let headerName: string | null = null;
-  const lines = text.split(/\r?\n/);
+  // A UTF-8 byte order mark (spreadsheet exports) is not part of the first entry.
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r?\n/);
   let csvColumn: number | null = null;
   let csvChecked = false;
   const fail = (line: number, message: string): void => {
@@ -151,7 +154,7 @@ export function parseThreatList(text: string, options: ParseOptions): ParseResul
     name: options.name ?? headerName ?? fileBase,
     kind: options.kind,
     file: options.file,
-    sha256: createHash('sha256').update(text).digest('hex'),
+    sha256: options.sha256 ?? createHash('sha256').update(text).digest('hex'),
     entries: set.size,
     match: (ip: string) => set.match(ip),
   };
@@ -160,6 +163,8 @@ export function parseThreatList(text: string, options: ParseOptions): ParseResul
 
 /** Read and parse a threat list file. Throws only on I/O errors (missing file). */
 export function loadThreatListFile(path: string, kind: ThreatListKind, name?: string): ParseResult<ThreatList> {
-  const text = readFileSync(path, 'utf8');
-  return parseThreatList(text, name !== undefined ? { file: path, kind, name } : { file: path, kind });
+  const bytes = readFileSync(path);
+  // GuardDuty's threatFileSha256 is the file's: hash the bytes, not the decoded text.
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return parseThreatList(bytes.toString('utf8'), name !== undefined ? { file: path, kind, name, sha256 } : { file: path, kind, sha256 });
 }

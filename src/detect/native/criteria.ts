@@ -241,6 +241,22 @@ export const INTERNAL_LB_ANNOTATIONS: readonly { readonly key: string; readonly 
   { key: 'cloud.google.com/load-balancer-type', values: ['Internal'] },
 ];
 
+/**
+ * Load balancers that are internal unless the Service asks otherwise. The AWS Load Balancer
+ * Controller (v2.2.0 and later) provisions an internal NLB unless
+ * `service.beta.kubernetes.io/aws-load-balancer-scheme: internet-facing`; it handles a Service
+ * whose `aws-load-balancer-type` is `external` or `nlb-ip`, or whose loadBalancerClass is its own
+ * (`service.k8s.aws/nlb`) or EKS Auto Mode's (`eks.amazonaws.com/nlb`). The in-tree controller
+ * (no annotation, or `aws-load-balancer-type: nlb`) is internet-facing by default and still counts.
+ */
+export const INTERNAL_BY_DEFAULT_LB = {
+  typeAnnotation: 'service.beta.kubernetes.io/aws-load-balancer-type',
+  types: ['external', 'nlb-ip'],
+  classes: ['service.k8s.aws/nlb', 'eks.amazonaws.com/nlb'],
+  schemeAnnotation: 'service.beta.kubernetes.io/aws-load-balancer-scheme',
+  publicScheme: 'internet-facing',
+} as const;
+
 // ---------------------------------------------------------------------------------------------
 
 /** ClusterRoles that are "admin privileges": the two built-in roles with full (namespace) control. */

@@ -158,9 +158,10 @@ export interface WorkloadInfo {
   readonly name: string | null;
   readonly namespace: string | null;
   readonly uid: string | null;
-  readonly hostNetwork: boolean;
-  readonly hostPID: boolean;
-  readonly hostIPC: boolean;
+  /** null when the body is a partial patch that does not say (unknown, not false). */
+  readonly hostNetwork: boolean | null;
+  readonly hostPID: boolean | null;
+  readonly hostIPC: boolean | null;
   readonly serviceAccountName: string | null;
   readonly containers: readonly ContainerInfo[];
   readonly volumes: readonly { readonly name: string; readonly hostPath: string | null }[];
@@ -228,6 +229,8 @@ function readWorkload(e: AuditEvent): WorkloadInfo | null {
   if (e.subresource !== null && !(resource === 'pods' && e.subresource === 'ephemeralcontainers')) return null;
   const obj = objectAfter(e);
   if (obj === null) return null;
+  // A patch body without the response object is only what changed: absent is unknown, not false.
+  const partial = e.verb === 'patch' && obj !== rec(e.raw['responseObject']);
   const spec = rec(readPath(obj, POD_SPEC_PATHS[resource as keyof typeof POD_SPEC_PATHS]));
   if (spec === null) return null;
   const containers: ContainerInfo[] = [];
@@ -247,13 +250,18 @@ function readWorkload(e: AuditEvent): WorkloadInfo | null {
     name,
     namespace: e.namespace ?? (meta === null ? null : str(meta['namespace'])),
     uid: meta === null ? null : str(meta['uid']),
-    hostNetwork: spec['hostNetwork'] === true,
-    hostPID: spec['hostPID'] === true,
-    hostIPC: spec['hostIPC'] === true,
+    hostNetwork: hostFlag(spec['hostNetwork'], partial),
+    hostPID: hostFlag(spec['hostPID'], partial),
+    hostIPC: hostFlag(spec['hostIPC'], partial),
     serviceAccountName: str(spec['serviceAccountName']) ?? str(spec['serviceAccount']),
     containers,
     volumes,
   };
+}
+
+function hostFlag(v: unknown, partial: boolean): boolean | null {
+  if (typeof v === 'boolean') return v;
+  return partial ? null : false;
 }
 
 /** The GuardDuty kubernetesWorkloadDetails shape, kept in finding details for the formatters. */
@@ -346,6 +354,8 @@ export interface ServiceInfo {
   readonly annotations: Readonly<Record<string, string>>;
   readonly ports: readonly { readonly port: number | null; readonly targetPort: string | null }[];
   readonly loadBalancerSourceRanges: readonly string[];
+  /** spec.loadBalancerClass: which controller provisions the load balancer (null: the cloud provider's). */
+  readonly loadBalancerClass: string | null;
 }
 
 function stringMap(v: unknown): Record<string, string> {
@@ -381,5 +391,6 @@ export function serviceOf(e: AuditEvent): ServiceInfo | null {
     annotations: stringMap(meta['annotations']),
     ports,
     loadBalancerSourceRanges: arr(spec['loadBalancerSourceRanges']).filter((x): x is string => typeof x === 'string'),
+    loadBalancerClass: str(spec['loadBalancerClass']),
   };
 }

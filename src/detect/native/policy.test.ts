@@ -106,6 +106,25 @@ test('ExposedDashboard: created as LoadBalancer, or patched to it in all three p
   assert.equal(run(exposedDashboardDetector(), falco).length, 0);
 });
 
+test('ExposedDashboard: AWS Load Balancer Controller NLBs are internal unless internet-facing', () => {
+  const fire = (annotations: Record<string, string>, loadBalancerClass?: string): number => {
+    const body = lbService('kubernetes-dashboard', { 'k8s-app': 'kubernetes-dashboard' }, annotations) as { spec: Record<string, unknown> };
+    if (loadBalancerClass !== undefined) body.spec['loadBalancerClass'] = loadBalancerClass;
+    return run(exposedDashboardDetector(), event(svc('create', 'kubernetes-dashboard', 'kubernetes-dashboard', body))).length;
+  };
+  const TYPE = 'service.beta.kubernetes.io/aws-load-balancer-type';
+  const SCHEME = 'service.beta.kubernetes.io/aws-load-balancer-scheme';
+  assert.equal(fire({ [TYPE]: 'external' }), 0, 'LBC default scheme is internal');
+  assert.equal(fire({ [TYPE]: 'nlb-ip' }), 0);
+  assert.equal(fire({}, 'service.k8s.aws/nlb'), 0);
+  assert.equal(fire({}, 'eks.amazonaws.com/nlb'), 0, 'EKS Auto Mode');
+  assert.equal(fire({ [TYPE]: 'external', [SCHEME]: 'internet-facing' }), 1);
+  assert.equal(fire({ [SCHEME]: 'internet-facing' }, 'service.k8s.aws/nlb'), 1);
+  assert.equal(fire({ [TYPE]: 'nlb' }), 1, 'in-tree NLB is internet-facing by default');
+  assert.equal(fire({}), 1, 'in-tree CLB');
+  assert.equal(fire({}, 'example.com/other'), 1, 'another controller: not known to be internal');
+});
+
 test('KubeflowDashboardExposed: centraldashboard in kubeflow, and not the Kubernetes dashboard', () => {
   assert.equal(run(kubeflowDashboardExposedDetector(), event(svc('create', 'centraldashboard', 'kubeflow', lbService('centraldashboard', { app: 'centraldashboard' })))).length, 1);
   assert.equal(run(kubeflowDashboardExposedDetector(), event(svc('patch', 'ml-pipeline-ui', 'kubeflow', [{ op: 'replace', path: '/spec/type', value: 'LoadBalancer' }]))).length, 1);

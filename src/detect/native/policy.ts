@@ -14,6 +14,7 @@ import {
   ANONYMOUS_SUBJECTS,
   BOOTSTRAP_ANONYMOUS_GRANTS,
   DASHBOARD_CRITERIA,
+  INTERNAL_BY_DEFAULT_LB,
   INTERNAL_LB_ANNOTATIONS,
   type DashboardCriteria,
 } from './criteria.js';
@@ -120,11 +121,16 @@ export function anonymousAccessGrantedDetector(memory: BindingMemory): Detector 
   });
 }
 
-function isInternal(svc: ServiceInfo): boolean {
-  return INTERNAL_LB_ANNOTATIONS.some((a) => {
+export function isInternal(svc: ServiceInfo): boolean {
+  const marked = INTERNAL_LB_ANNOTATIONS.some((a) => {
     const v = svc.annotations[a.key];
     return v !== undefined && a.values.includes(v);
   });
+  if (marked) return true;
+  const lb = INTERNAL_BY_DEFAULT_LB;
+  const type = svc.annotations[lb.typeAnnotation];
+  const byLbc = (type !== undefined && (lb.types as readonly string[]).includes(type)) || (svc.loadBalancerClass !== null && (lb.classes as readonly string[]).includes(svc.loadBalancerClass));
+  return byLbc && svc.annotations[lb.schemeAnnotation] !== lb.publicScheme;
 }
 
 /** Which criterion makes this Service the dashboard, or null. */

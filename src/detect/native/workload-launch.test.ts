@@ -82,6 +82,21 @@ test('PrivilegedContainer: patch bodies (strategic merge and JSON patch) and eph
   assert.equal(run(privilegedContainerDetector(), status).length, 0, 'status subresource carries no spec change');
 });
 
+test('workload details: host namespaces unknown (not false) in a partial patch, read from full objects', () => {
+  const host = (d: { details?: Record<string, unknown> | undefined }): unknown => {
+    const w = d.details?.['workload'] as { hostNetwork: unknown; hostPID: unknown; hostIPC: unknown };
+    return [w.hostNetwork, w.hostPID, w.hostIPC];
+  };
+  const body = { spec: { template: { spec: { containers: [{ name: 'a', image: 'partial/agent:1', securityContext: { privileged: true } }] } } } };
+  const patch = event({ verb: 'patch', resource: 'daemonsets', apiGroup: 'apps', namespace: 'x', name: 'a', requestObject: body });
+  assert.deepEqual(host(run(privilegedContainerDetector(), patch)[0]!), [null, null, null]);
+  const full = { kind: 'DaemonSet', spec: { template: { spec: { hostNetwork: true, containers: [{ name: 'a', image: 'partial/agent:2', securityContext: { privileged: true } }] } } } };
+  const patchWithResponse = event({ verb: 'patch', resource: 'daemonsets', apiGroup: 'apps', namespace: 'x', name: 'a', requestObject: body, responseObject: full });
+  assert.deepEqual(host(run(privilegedContainerDetector(), patchWithResponse)[0]!), [true, false, false]);
+  const create = event({ verb: 'create', resource: 'daemonsets', apiGroup: 'apps', namespace: 'x', name: 'b', requestObject: { ...full, spec: { template: { spec: { hostPID: true, containers: [{ name: 'a', image: 'partial/agent:3', securityContext: { privileged: true } }] } } } } });
+  assert.deepEqual(host(run(privilegedContainerDetector(), create)[0]!), [false, true, false]);
+});
+
 test('SensitiveMount: Falco fixtures, read-only and harmless paths', () => {
   const hits = run(sensitiveMountDetector(), fixture('create_nginx_pod_sensitive_mount.json'));
   assert.equal(hits.length, 1);

@@ -26,6 +26,9 @@ export interface RegexFlags {
 
 export type CompareOp = 'lt' | 'lte' | 'gt' | 'gte';
 
+/** Sigma time modifiers: a number read from the date text (no time-zone conversion). */
+export type TimePart = 'minute' | 'hour' | 'day' | 'week' | 'month' | 'year';
+
 export type FieldRefMode = 'equals' | 'contains' | 'startswith' | 'endswith';
 
 /** What one value of a detection item tests, modifiers applied. */
@@ -33,6 +36,8 @@ export type SigmaValueNode =
   | { readonly kind: 'string'; readonly pattern: StringPattern; readonly cased: boolean }
   | { readonly kind: 'regex'; readonly source: string; readonly flags: RegexFlags }
   | { readonly kind: 'compare'; readonly op: CompareOp; readonly value: number }
+  /** `field|hour: 3`, `field|hour|gte: 22`: a part of a date value compared with a number. */
+  | { readonly kind: 'timepart'; readonly part: TimePart; readonly op: CompareOp | 'eq'; readonly value: number }
   | { readonly kind: 'cidr'; readonly cidr: string; readonly version: 4 | 6; readonly bytes: readonly number[]; readonly prefix: number }
   /** `field: null` and `field|exists: false`: no non-null value at the path. */
   | { readonly kind: 'null' }

@@ -61,7 +61,8 @@ test('lint reports every problem of every file with file, line and column, and k
     'd-missing.yml': 'title: No detection\nid: nd\nlogsource: {product: kubernetes, service: audit}\n',
     'e-unused.yml': `title: Unused\nid: un-1\nlogsource: {product: kubernetes, service: audit}\ndetection:\n  sel:\n    verb: get\n  other:\n    verb: list\n  condition: sel\n`,
     'f-never.yml': `title: Never\nid: nv-1\nlogsource: {product: kubernetes, service: audit}\ndetection:\n  sel:\n    responseStatus.code: Forbidden\n    verb: get\n  condition: sel\n`,
-    'g-dup.yml': RULE('good-1'),
+    'g-dup.yml': RULE('good-1').replace('level: high', 'level: low'),
+    'h-copy.yml': RULE('good-1'),
     'notes.txt': 'not a rule',
   });
   const problems = lintSigmaRules([dir]).map((p) => formatProblem({ ...p, file: (p.file ?? '').slice(dir.length + 1) }));
@@ -70,8 +71,10 @@ test('lint reports every problem of every file with file, line and column, and k
     'c-bad-yaml.yml:2:1: error: YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
     "d-missing.yml:1:1 [nd]: error: missing mandatory 'detection'",
     "e-unused.yml:7:3 [un-1]: warning: search identifier 'other' is not used by the condition",
-    'g-dup.yml:1:1 [good-1]: error: duplicate rule id \'good-1\' (also in ' + join(dir, 'a-good.yml') + '); this one is ignored',
     "f-never.yml:6:5 [nv-1]: warning: rule can never match real audit events: responseStatus.code is an integer in audit events (e.g. the HTTP status 200, 403), so 'Forbidden' never matches (the authorization decision is annotations.authorization.k8s.io/decision: allow|forbid)",
+    'g-dup.yml:1:1 [good-1]: error: duplicate rule id \'good-1\' (also in ' + join(dir, 'a-good.yml') + '); this one is ignored',
+    // The same file twice (a pack and the checkout it came from) runs once: only a warning.
+    'h-copy.yml:1:1 [good-1]: warning: same rule as ' + join(dir, 'a-good.yml') + ' (identical file); loaded once',
   ]);
   const set = loadSigmaRules([dir]);
   assert.deepEqual(set.detectors.map((d) => d.info.rule).sort(), ['good-1', 'nv-1', 'un-1']);

@@ -31,6 +31,8 @@ export interface LoadSigmaOptions {
 
 export interface SkippedSigmaRule {
   readonly file: string;
+  /** Line of the rule's document in the file. */
+  readonly line: number;
   readonly id: string;
   readonly title: string;
   readonly reason: string;
@@ -181,14 +183,24 @@ export function buildSigmaRuleSet(documents: readonly SigmaDocument[], mapping: 
   for (const d of documents) {
     const prev = seenIds.get(d.id);
     if (prev !== undefined) {
-      problems.push({ file: d.file, rule: d.id, line: d.line, column: 1, message: `duplicate rule id '${d.id}' (also in ${prev}); this one is ignored`, severity: 'error' });
+      // The same file given twice (the shipped pack and the SigmaHQ checkout it was copied
+      // from) is harmless: it runs once. Two different rules sharing an id is an error.
+      const same = prev !== d.file && sameFileText(prev, d.file);
+      problems.push({
+        file: d.file,
+        rule: d.id,
+        line: d.line,
+        column: 1,
+        message: same ? `same rule as ${prev} (identical file); loaded once` : `duplicate rule id '${d.id}' (also in ${prev}); this one is ignored`,
+        severity: same ? 'warning' : 'error',
+      });
       continue;
     }
     seenIds.set(d.id, d.file);
     if (d.kind === 'correlation') correlations.push(d);
     else if (d.kind === 'filter') filters.push(d);
     else if (!isKubernetesAudit(d.logsource)) {
-      skipped.push({ file: d.file, id: d.id, title: d.title, reason: `logsource ${JSON.stringify(d.logsource)} is not Kubernetes audit (product: kubernetes, service: audit)` });
+      skipped.push({ file: d.file, line: d.line, id: d.id, title: d.title, reason: `logsource ${JSON.stringify(d.logsource)} is not Kubernetes audit (product: kubernetes, service: audit)` });
     } else rules.push(d);
   }
   // Filters: `rule and not filter` for each rule they name.
@@ -265,6 +277,14 @@ export function buildSigmaRuleSet(documents: readonly SigmaDocument[], mapping: 
   return { detectors, problems, skipped, rules: withFilters, correlations: usableCorrelations, mapping };
 }
 
+function sameFileText(a: string, b: string): boolean {
+  try {
+    return readFileSync(a, 'utf8') === readFileSync(b, 'utf8');
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Load Sigma rules from files or directories. Never throws for bad rules: they are reported in
  * `problems` and left out.
@@ -278,7 +298,10 @@ export function loadSigmaRules(paths: readonly string[], options: LoadSigmaOptio
 
 /** Every error and warning of the rules under `paths` (for `sleuth rules lint`). */
 export function lintSigmaRules(paths: readonly string[], options: LoadSigmaOptions = {}): SourceProblem[] {
-  return [...loadSigmaRules(paths, options).problems];
+  const set = loadSigmaRules(paths, options);
+  const skipped: SourceProblem[] = set.skipped.map((s) => ({ file: s.file, rule: s.id, line: s.line, column: 1, message: `skipped: ${s.reason}; EKS Sleuth runs only Kubernetes audit rules`, severity: 'warning' }));
+  // By file, then position: a rule author reads them top to bottom.
+  return [...set.problems, ...skipped].sort((a, b) => (a.file ?? '').localeCompare(b.file ?? '') || a.line - b.line || a.column - b.column);
 }
 
 export function createRuleDetector(rule: SigmaDetectionRule, match: EventPredicate = compileSigmaExpr(rule.expr)): Detector {

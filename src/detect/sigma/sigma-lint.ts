@@ -11,6 +11,12 @@ export const AUDIT_VERBS: ReadonlySet<string> = new Set([
   'get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection',
   'post', 'put', 'head', 'options', 'connect', 'proxy',
 ]);
+/** Top-level keys of an audit.k8s.io/v1 Event: a path starting elsewhere is never present. */
+const AUDIT_TOP_LEVEL: ReadonlySet<string> = new Set([
+  'kind', 'apiVersion', 'level', 'auditID', 'stage', 'requestURI', 'verb', 'user', 'impersonatedUser',
+  'sourceIPs', 'userAgent', 'objectRef', 'responseStatus', 'requestObject', 'responseObject',
+  'requestReceivedTimestamp', 'stageTimestamp', 'annotations', 'metadata',
+]);
 const AUDIT_STAGES: ReadonlySet<string> = new Set(['requestreceived', 'responsestarted', 'responsecomplete', 'panic']);
 const AUDIT_LEVELS: ReadonlySet<string> = new Set(['none', 'metadata', 'request', 'requestresponse']);
 
@@ -49,6 +55,11 @@ export function lintSigmaExpr(rule: SigmaDetectionRule): SourceProblem[] {
         return;
       case 'field': {
         const first = e.field.path[0];
+        if (first !== undefined && e.field.catalog === undefined && !AUDIT_TOP_LEVEL.has(first) && !bodyFields.has(`unknown:${e.field.name}`)) {
+          bodyFields.add(`unknown:${e.field.name}`);
+          const via = e.field.name !== e.field.path.join('.') ? ` (mapped to ${e.field.path.join('.')})` : '';
+          warn(e.line, e.column, `field '${e.field.name}'${via} is not in Kubernetes audit events (top-level keys: ${[...AUDIT_TOP_LEVEL].slice(0, 18).join(', ')}), so it is always absent; use the audit path (e.g. user.username) or map the name with --sigma-mapping FILE`);
+        }
         if ((first === 'requestObject' || first === 'responseObject') && !bodyFields.has(e.field.name)) {
           bodyFields.add(e.field.name);
           const via = e.field.name !== e.field.path.join('.') ? ` (mapped to ${e.field.path.join('.')})` : '';

@@ -6,14 +6,16 @@
  * - a field matches when ANY of its values matches (arrays are walked element by element);
  *   `all` needs every listed value to match (each by some element); `neq` negates the item;
  * - `null` matches a missing field or JSON null; `*` alone and `exists: true` need a non-null value;
- * - regexes search (unanchored), case-sensitive unless `|i`; inputs are capped at
- *   REGEX_INPUT_CAP characters so a hostile event cannot make a rule's regex run long;
+ * - regexes search (unanchored), case-sensitive unless `|i`; they fall back to V8's
+ *   linear-time engine when they backtrack too much (sigma-safe-regex.ts), and inputs are
+ *   capped at REGEX_INPUT_CAP characters, so a hostile event cannot make a rule's regex run long;
  * - keywords search the raw event JSON text.
  */
 import type { AuditEvent } from '../../model/audit-event.js';
-import type { CompareOp, FieldItemNode, KeywordItemNode, SigmaExpr, SigmaValueNode, StringPattern } from './sigma-ast.js';
+import type { CompareOp, FieldItemNode, KeywordItemNode, SigmaExpr, SigmaValueNode, StringPattern, TimePart } from './sigma-ast.js';
 import { compileValueVisitor, type ValueVisitor } from './sigma-field-mapping.js';
 import { parseIp } from './sigma-modifiers.js';
+import { prepareRuleRegex } from './sigma-safe-regex.js';
 
 export type EventPredicate = (event: AuditEvent) => boolean;
 type ValueTest = (v: unknown) => boolean;
@@ -166,7 +168,10 @@ export function compileScalarTest(v: SigmaValueNode): ValueTest {
     case 'string':
       return compileStringTest(v.pattern, v.cased);
     case 'regex': {
-      const re = new RegExp(v.source, (v.flags.ignoreCase ? 'i' : '') + (v.flags.multiline ? 'm' : '') + (v.flags.dotAll ? 's' : ''));
+      // The loader already refused regexes prepareRuleRegex cannot make safe.
+      const safe = prepareRuleRegex(v.source, v.flags);
+      if ('error' in safe) throw new Error(`regex ${v.source}: ${safe.error}`);
+      const re = new RegExp(safe.source, safe.flags);
       return (x) => {
         const s = scalarText(x);
         return s !== null && re.test(s.length > REGEX_INPUT_CAP ? s.slice(0, REGEX_INPUT_CAP) : s);
@@ -174,6 +179,26 @@ export function compileScalarTest(v: SigmaValueNode): ValueTest {
     }
     case 'compare':
       return compileCompare(v.op, v.value);
+    case 'timepart': {
+      const { part, op, value } = v;
+      return (x) => {
+        const s = scalarText(x);
+        const n = s === null ? null : timePartOf(s, part);
+        if (n === null) return false;
+        switch (op) {
+          case 'eq':
+            return n === value;
+          case 'lt':
+            return n < value;
+          case 'lte':
+            return n <= value;
+          case 'gt':
+            return n > value;
+          case 'gte':
+            return n >= value;
+        }
+      };
+    }
     case 'cidr': {
       const { bytes, prefix } = v;
       return (x) => {
@@ -187,6 +212,44 @@ export function compileScalarTest(v: SigmaValueNode): ValueTest {
     case 'null':
     case 'fieldref':
       return () => false;
+  }
+}
+
+/** `YYYY-MM-DD[T ]hh:mm` at the start of a date text; the SQL compiler uses the same pattern. */
+export const DATE_TEXT_PATTERN = '^([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2})';
+const DATE_TEXT = new RegExp(DATE_TEXT_PATTERN);
+
+/**
+ * A Sigma time part of a date text, as written (the spec: no time-zone conversion); `week` is
+ * the ISO-8601 week. Null when the text does not start with a date and time, or (week) the
+ * date does not exist.
+ */
+export function timePartOf(text: string, part: TimePart): number | null {
+  const m = DATE_TEXT.exec(text);
+  if (m === null) return null;
+  switch (part) {
+    case 'year':
+      return Number(m[1]);
+    case 'month':
+      return Number(m[2]);
+    case 'day':
+      return Number(m[3]);
+    case 'hour':
+      return Number(m[4]);
+    case 'minute':
+      return Number(m[5]);
+    case 'week': {
+      const y = Number(m[1]);
+      const mo = Number(m[2]);
+      const d = Number(m[3]);
+      const date = new Date(Date.UTC(y, mo - 1, d));
+      if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return null;
+      // ISO week: the week of the Thursday of this date's Monday-based week.
+      const dow = (date.getUTCDay() + 6) % 7;
+      date.setUTCDate(date.getUTCDate() - dow + 3);
+      // That Thursday's year is the ISO year; count whole weeks from its 1 January.
+      return 1 + Math.floor((date.getTime() - Date.UTC(date.getUTCFullYear(), 0, 1)) / 86_400_000 / 7);
+    }
   }
 }
 

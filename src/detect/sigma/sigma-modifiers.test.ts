@@ -186,7 +186,7 @@ test('modifier errors are explicit', () => {
   };
   assert.match(err(['bogus'], 'x'), /unknown modifier 'bogus'/);
   assert.match(err(['expand'], '%Admins%'), /'expand' is not supported: placeholders/);
-  assert.match(err(['hour'], 3), /'hour' is not supported/);
+  assert.match(err(['hour', 'contains'], 3), /time modifier 'hour' takes at most one of lt, lte, gt, gte/);
   assert.match(err(['all'], 'x'), /'all' needs a list of at least two values/);
   assert.match(err(['exists'], 'yes'), /true or false/);
   assert.match(err(['exists', 'contains'], true), /cannot be combined/);
@@ -207,4 +207,47 @@ test('a regex with nested quantifiers is refused: it could backtrack for ages on
   assert.match(r.ok ? '' : r.message, /nested quantifiers/);
   const ok = buildFieldItem(m.resolve('requestURI'), ['re'], '^(ab)+c$', m);
   assert.equal(ok.ok, true);
+});
+
+test('time modifiers: parts of the date text, ISO week, with comparisons; streaming and SQL agree', async () => {
+  const { timePartOf } = await import('./sigma-matcher-compiler.js');
+  assert.equal(timePartOf('2024-03-05T22:41:07.123456Z', 'hour'), 22);
+  assert.equal(timePartOf('2024-03-05T22:41:07.123456Z', 'minute'), 41);
+  assert.equal(timePartOf('2024-03-05T22:41:07Z', 'day'), 5);
+  assert.equal(timePartOf('2024-03-05T22:41:07Z', 'month'), 3);
+  assert.equal(timePartOf('2024-03-05T22:41:07Z', 'year'), 2024);
+  assert.equal(timePartOf('2024-12-30T00:00:00Z', 'week'), 1, 'ISO week 1 of 2025');
+  assert.equal(timePartOf('2021-01-03T00:00:00Z', 'week'), 53, 'ISO week 53 of 2020');
+  assert.equal(timePartOf('2024-03-05T00:00:00Z', 'week'), 10);
+  assert.equal(timePartOf('2024-02-31T00:00:00Z', 'week'), null);
+  assert.equal(timePartOf('yesterday', 'hour'), null);
+  const m = createFieldMapping();
+  assert.equal(buildFieldItem(m.resolve('stageTimestamp'), ['hour', 'gt', 'lt'], 3, m).ok, false);
+  assert.match((buildFieldItem(m.resolve('stageTimestamp'), ['hour'], 'x', m) as { message: string }).message, /needs a whole number/);
+
+  const { parseSigmaText } = await import('./sigma-rule-loader.js');
+  const { buildSigmaRuleSet } = await import('./sigma-detectors.js');
+  const { compileSigmaRuleSql } = await import('./sigma-sql-compiler.js');
+  const { openDuckDbStore } = await import('../../store/duckdb/duckdb-store.js');
+  const { auditEvent, runDetectors, hitsByRule } = await import('./sigma-test-helpers.js');
+  const text = 'title: night\nid: tp\nlogsource: {product: kubernetes, service: audit}\ndetection:\n  night:\n    stageTimestamp|hour|gte: 22\n  weekend:\n    requestReceivedTimestamp|week: 1\n  condition: night or weekend\n';
+  const parsed = parseSigmaText(text, 'tp.yml', m);
+  assert.deepEqual(parsed.problems, []);
+  const set = buildSigmaRuleSet(parsed.documents, m);
+  const events = [
+    auditEvent({ auditID: 'late' }, '2024-03-05T22:10:00.000000Z'),
+    auditEvent({ auditID: 'day' }, '2024-03-05T12:10:00.000000Z'),
+    auditEvent({ auditID: 'week1' }, '2024-12-30T09:00:00.000000Z'),
+  ];
+  const streaming = hitsByRule(runDetectors(set.detectors, events)).get('tp');
+  assert.deepEqual(streaming, ['late/ResponseComplete', 'week1/ResponseComplete']);
+  const store = await openDuckDbStore(':memory:');
+  try {
+    await store.appendEvents(events);
+    const c = compileSigmaRuleSql(set.rules[0]!);
+    const rows = await store.query(c.sql, c.parameters);
+    assert.deepEqual(rows.map((r) => `${String(r['audit_id'])}/${String(r['stage'])}`).sort(), streaming);
+  } finally {
+    await store.close();
+  }
 });

@@ -5,7 +5,10 @@
  * contains/startswith/endswith add wildcards, and the rest choose the kind of test.
  * Unsupported or misused modifiers are errors with the reason, never silently ignored.
  */
-import type { FieldRefMode, PatternPart, RegexFlags, SigmaValueNode, StringPattern } from './sigma-ast.js';
+import { prepareRuleRegex } from './sigma-safe-regex.js';
+import type { CompareOp, FieldRefMode, PatternPart, RegexFlags, SigmaValueNode, StringPattern, TimePart } from './sigma-ast.js';
+
+const TIME_PARTS: readonly TimePart[] = ['minute', 'hour', 'day', 'week', 'month', 'year'];
 import type { ResolvedField, SigmaFieldMapping } from './sigma-field-mapping.js';
 
 const KNOWN_MODIFIERS = new Set([
@@ -16,12 +19,6 @@ const KNOWN_MODIFIERS = new Set([
 
 const UNSUPPORTED_REASON: Readonly<Record<string, string>> = {
   expand: "placeholders (%name%) have no values in EKS Sleuth; a tool that cannot resolve them must reject the rule",
-  minute: 'time-part modifiers are not supported on audit events yet',
-  hour: 'time-part modifiers are not supported on audit events yet',
-  day: 'time-part modifiers are not supported on audit events yet',
-  week: 'time-part modifiers are not supported on audit events yet',
-  month: 'time-part modifiers are not supported on audit events yet',
-  year: 'time-part modifiers are not supported on audit events yet',
 };
 
 // windash permutations grow as 5^n; beyond this many dashes the rule is rejected.
@@ -129,6 +126,20 @@ export function buildFieldItem(field: ResolvedField, modifiers: readonly string[
   }
 
   const cmp = modifiers.filter((m) => m === 'lt' || m === 'lte' || m === 'gt' || m === 'gte');
+  const parts = modifiers.filter((m): m is TimePart => (TIME_PARTS as readonly string[]).includes(m));
+  if (parts.length > 0) {
+    const extra = modifiers.filter((m) => !(TIME_PARTS as readonly string[]).includes(m) && !['lt', 'lte', 'gt', 'gte', 'neq', 'all'].includes(m));
+    if (parts.length > 1 || cmp.length > 1 || extra.length > 0) {
+      return { ok: false, message: `time modifier '${parts[0]}' takes at most one of lt, lte, gt, gte (and neq, all), not ${modifiers.filter((m) => m !== parts[0]).join(', ')}` };
+    }
+    const out: SigmaValueNode[] = [];
+    for (const v of rawList) {
+      const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+      if (!Number.isInteger(n)) return { ok: false, message: `modifier '${parts[0]}' needs a whole number, got ${JSON.stringify(v)}` };
+      out.push({ kind: 'timepart', part: parts[0]!, op: (cmp[0] as CompareOp | undefined) ?? 'eq', value: n });
+    }
+    return ok(out, all, negated);
+  }
   if (cmp.length > 0) {
     if (cmp.length > 1 || modifiers.some((m) => !['lt', 'lte', 'gt', 'gte', 'neq', 'all'].includes(m))) {
       return { ok: false, message: `numeric modifier '${cmp[0]}' cannot be combined with ${modifiers.filter((m) => m !== cmp[0]).join(', ')}` };
@@ -314,7 +325,10 @@ function checkRegex(source: string, flags: RegexFlags): string | null {
   } catch (e) {
     return `invalid regular expression: ${(e as Error).message}`;
   }
-  return null;
+  // Other super-linear shapes (a.*a.*a.*b, (a|a)*) are caught at run time by V8's linear
+  // engine fallback, which needs a regex that engine can run.
+  const safe = prepareRuleRegex(source, flags);
+  return 'error' in safe ? safe.error : null;
 }
 
 /** Parse `a.b.c.d/n` or an IPv6 CIDR into bytes and a prefix length. */

@@ -19,7 +19,7 @@ import { SleuthError } from '../../model/errors.js';
 import type { FieldItemNode, SigmaCorrelationRule, SigmaDetectionRule, SigmaExpr, SigmaValueNode, StringPattern } from './sigma-ast.js';
 import { effectiveCondition, groupFieldFor } from './sigma-correlation-evaluator.js';
 import type { ResolvedField, SigmaFieldMapping } from './sigma-field-mapping.js';
-import { REGEX_INPUT_CAP } from './sigma-matcher-compiler.js';
+import { DATE_TEXT_PATTERN, REGEX_INPUT_CAP } from './sigma-matcher-compiler.js';
 import { DUCKDB_SIGMA_DIALECT, type SigmaSqlDialect } from './sigma-sql-dialect.js';
 import type { SigmaRuleSet } from './sigma-detectors.js';
 
@@ -37,6 +37,38 @@ export interface SigmaSqlOptions {
   /** Only events with startMs <= time < endMs (epoch ms), e.g. `--start/--end`. */
   readonly startMs?: number;
   readonly endMs?: number;
+  /**
+   * Which stored stages rules see. 'request' (default): one event per request, the one
+   * `sleuth scan` hands to detectors (StageDeduper: ResponseComplete, else Panic, else
+   * ResponseStarted, else RequestReceived, else another stage), so hunting over history finds
+   * what streaming found. 'all': every stored (auditID, stage).
+   */
+  readonly stages?: 'request' | 'all';
+}
+
+const STAGE_RANK: readonly (readonly [string, number])[] = [
+  ['ResponseComplete', 0],
+  ['Panic', 1],
+  ['ResponseStarted', 2],
+  ['RequestReceived', 3],
+];
+
+/**
+ * SQL that is true when the row of `outer` is the stage detectors see for its request: no
+ * other stored stage of the same auditID ranks before it. The common case (ResponseComplete)
+ * is decided without the subquery.
+ */
+function representativeStage(d: SigmaSqlDialect, table: string, outer: string): string {
+  const q = d.quoteIdentifier;
+  // Stage names are the compiler's own constants (plain ASCII words), so they are written as
+  // literals: no log text reaches this SQL.
+  const rank = (col: string): string => `CASE ${STAGE_RANK.map(([s, r]) => `WHEN ${col} = '${s}' THEN ${r}`).join(' ')} ELSE ${STAGE_RANK.length} END`;
+  const inner = q('sx_stage');
+  return `(${q(outer)}.${q('stage')} = '${STAGE_RANK[0]![0]}' OR NOT EXISTS (SELECT 1 FROM ${table} AS ${inner} WHERE ${inner}.${q('audit_id')} = ${q(outer)}.${q('audit_id')} AND ${rank(`${inner}.${q('stage')}`)} < ${rank(`${q(outer)}.${q('stage')}`)}))`;
+}
+
+function stageFilter(d: SigmaSqlDialect, table: string, outer: string, options: SigmaSqlOptions): string {
+  return (options.stages ?? 'request') === 'request' ? ` AND ${representativeStage(d, table, outer)}` : '';
 }
 
 function timeFilter(d: SigmaSqlDialect, p: Params, options: SigmaSqlOptions): string {
@@ -165,6 +197,19 @@ class ExprCompiler {
           return `(CASE WHEN ${d.regexFullMatch(t, re)} THEN ${d.castDouble(t)} END) ${op} ${n}`;
         });
       }
+      case 'timepart': {
+        const op = { eq: '=', lt: '<', lte: '<=', gt: '>', gte: '>=' }[v.op];
+        const n = this.p.add(v.value);
+        return this.any(src, (t) => {
+          const re = this.p.add(DATE_TEXT_PATTERN);
+          if (v.part === 'week') {
+            const date = `TRY_CAST(regexp_extract(${t}, ${re}, 1) || '-' || regexp_extract(${t}, ${re}, 2) || '-' || regexp_extract(${t}, ${re}, 3) AS DATE)`;
+            return `week(${date}) ${op} ${n}`;
+          }
+          const group = { year: 1, month: 2, day: 3, hour: 4, minute: 5 }[v.part];
+          return `TRY_CAST(NULLIF(regexp_extract(${t}, ${re}, ${group}), '') AS INTEGER) ${op} ${n}`;
+        });
+      }
       case 'cidr': {
         if (v.version !== 4) throw new SigmaSqlError(`cidr ${v.cidr}: IPv6 ranges are not supported in SQL hunting (streaming detection supports them)`);
         const base = v.bytes.reduce((acc, b) => acc * 256 + b, 0);
@@ -248,9 +293,10 @@ export function compileSigmaExprSql(expr: SigmaExpr, options: SigmaSqlOptions = 
 export function compileSigmaRuleSql(rule: SigmaDetectionRule, options: SigmaSqlOptions = {}): CompiledSql {
   const d = options.dialect ?? DUCKDB_SIGMA_DIALECT;
   const p = new Params(d);
-  const where = new ExprCompiler(p, d).expr(rule.expr) + timeFilter(d, p, options);
   const q = d.quoteIdentifier;
-  const sql = `SELECT ${q('audit_id')}, ${q('stage')}, ${d.epochMs(q('time'))} AS ${q('t')} FROM ${q(options.table ?? 'events')} WHERE ${where} ORDER BY ${q('t')}, ${q('audit_id')}, ${q('stage')}`;
+  const table = q(options.table ?? 'events');
+  const where = new ExprCompiler(p, d).expr(rule.expr) + timeFilter(d, p, options) + stageFilter(d, table, 'sx_event', options);
+  const sql = `SELECT ${q('audit_id')}, ${q('stage')}, ${d.epochMs(q('time'))} AS ${q('t')} FROM ${table} AS ${q('sx_event')} WHERE ${where} ORDER BY ${q('t')}, ${q('audit_id')}, ${q('stage')}`;
   return { sql, parameters: p.values };
 }
 
@@ -279,8 +325,8 @@ export function compileSigmaCorrelationSql(
   });
   const valueCol = rule.type === 'value_count' && rule.valueField !== undefined ? `, ${c.firstText(mapping.resolve(rule.valueField))} AS ${q('v')}` : '';
   const table = q(options.table ?? 'events');
-  const range = timeFilter(d, p, options);
-  const base = `SELECT *, ${preds.map((pr, i) => `${pr} AS ${matchCols[i]}`).join(', ')} FROM ${table}${range.length > 0 ? ` WHERE TRUE${range}` : ''}`;
+  const range = timeFilter(d, p, options) + stageFilter(d, table, 'sx_event', options);
+  const base = `SELECT *, ${preds.map((pr, i) => `${pr} AS ${matchCols[i]}`).join(', ')} FROM ${table} AS ${q('sx_event')}${range.length > 0 ? ` WHERE TRUE${range}` : ''}`;
   const matched = `SELECT ${q('audit_id')}, ${q('stage')}, ${d.epochMs(q('time'))} AS ${q('t')}, ${matchCols.join(', ')}${groupCols.length > 0 ? ', ' + groupCols.join(', ') : ''}${valueCol} FROM base WHERE ${matchCols.join(' OR ')}`;
   const partition = rule.groupBy.length > 0 ? `PARTITION BY ${rule.groupBy.map((_, i) => q(`g${i + 1}`)).join(', ')} ` : '';
   const sliding = `(${partition}ORDER BY ${q('t')} RANGE BETWEEN ${span} PRECEDING AND CURRENT ROW)`;

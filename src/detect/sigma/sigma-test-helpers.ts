@@ -8,6 +8,7 @@ import type { AuditEvent } from '../../model/audit-event.js';
 import { fileOrigin, normalizeText } from '../../normalize/normalize.js';
 import type { Detection, Detector } from '../detector.js';
 import { indexAccepts } from '../engine.js';
+import { StageDeduper } from '../../normalize/stage-deduper.js';
 import { repoRoot } from '../../util/repo-root.js';
 export { repoRoot };
 
@@ -58,14 +59,23 @@ export function auditEvent(over: Record<string, unknown> = {}, time = '2024-03-0
   return r.event;
 }
 
-/** Evaluate like the engine: only detectors whose index accepts the event. */
-export function runDetectors(detectors: readonly Detector[], events: readonly AuditEvent[]): Detection[] {
+/**
+ * Evaluate like `sleuth scan`: one event per request (StageDeduper picks the stage), and only
+ * detectors whose index accepts the event. `stages: 'all'` hands every event to detectors.
+ */
+export function runDetectors(detectors: readonly Detector[], events: readonly AuditEvent[], stages: 'request' | 'all' = 'request'): Detection[] {
   const out: Detection[] = [];
-  for (const e of events) {
+  const evaluate = (e: AuditEvent): void => {
     for (const d of detectors) {
       if (!indexAccepts(d.index, e.verb, e.resource)) continue;
       d.evaluate(e, (x) => out.push(x));
     }
+  };
+  if (stages === 'all') events.forEach(evaluate);
+  else {
+    const deduper = new StageDeduper();
+    for (const e of events) deduper.push(e).dispatch.forEach(evaluate);
+    deduper.flush().forEach(evaluate);
   }
   for (const d of detectors) d.flush?.((x) => out.push(x));
   return out;

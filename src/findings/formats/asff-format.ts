@@ -5,9 +5,10 @@
  * BatchImportFindings takes at most 100 findings per call, so `asffBatches` splits; the `asff`
  * output format prints one `{"Findings":[…]}` body per line (one line when there are ≤ 100).
  */
+import { isIP } from 'node:net';
 import type { Finding, SeverityLabel } from '../../model/finding.js';
 import { remediationFor } from '../../detect/native/catalog.js';
-import { awsContext, type AwsFormatOptions } from './aws-context.js';
+import { awsContext, documentAwsOptions, primaryIp, type AwsFormatOptions } from './aws-context.js';
 
 export const ASFF_SCHEMA_VERSION = '2018-10-08';
 /** Security Hub's BatchImportFindings limit. */
@@ -57,7 +58,8 @@ export function toAsffFinding(f: Finding, options: AwsFormatOptions = {}): Json 
     'eks-sleuth/count': String(f.count),
   };
   if (f.actor.username !== null) productFields['eks-sleuth/username'] = trunc(f.actor.username, 1024);
-  if (f.actor.sourceIPs[0] !== undefined) productFields['eks-sleuth/sourceIP'] = f.actor.sourceIPs[0];
+  const shownIp = primaryIp(f);
+  if (shownIp !== undefined) productFields['eks-sleuth/sourceIP'] = trunc(shownIp, 256);
   if (f.suppressedBy !== undefined) productFields['eks-sleuth/suppressedBy'] = f.suppressedBy;
   const objectId = ['k8s:', f.cluster, f.resource.namespace ?? '_', f.resource.resource ?? '_', f.resource.name ?? '_'].join('/');
   const resources: Json[] = [
@@ -101,17 +103,18 @@ export function toAsffFinding(f: Finding, options: AwsFormatOptions = {}): Json 
     Sample: false,
   };
   if (remediation !== null) finding['Remediation'] = { Recommendation: { Text: trunc(remediation, 512) } };
-  if (f.actor.sourceIPs[0] !== undefined) {
-    const ip = f.actor.sourceIPs[0];
-    finding['Network'] = ip.includes(':') ? { Direction: 'IN', SourceIpV6: ip } : { Direction: 'IN', SourceIpV4: ip };
-  }
+  // Security Hub rejects a finding whose SourceIpV4/V6 is not an address; log text is not trusted.
+  const ip = primaryIp(f);
+  const ipVersion = ip === undefined ? 0 : isIP(ip);
+  if (ipVersion !== 0) finding['Network'] = ipVersion === 6 ? { Direction: 'IN', SourceIpV6: ip } : { Direction: 'IN', SourceIpV4: ip };
   return finding;
 }
 
 export function asffBatches(findings: readonly Finding[], options: AwsFormatOptions = {}): { Findings: Json[] }[] {
   const out: { Findings: Json[] }[] = [];
+  const optionsFor = documentAwsOptions(findings, options);
   for (let i = 0; i < findings.length; i += ASFF_BATCH_LIMIT) {
-    out.push({ Findings: findings.slice(i, i + ASFF_BATCH_LIMIT).map((f) => toAsffFinding(f, options)) });
+    out.push({ Findings: findings.slice(i, i + ASFF_BATCH_LIMIT).map((f) => toAsffFinding(f, optionsFor(f))) });
   }
   if (out.length === 0) out.push({ Findings: [] });
   return out;

@@ -79,8 +79,29 @@ test('guardduty: required members, camelCase, the sample finding’s structure',
 test('guardduty: account derived from the IAM ARN, defaults otherwise', () => {
   const doc = JSON.parse(formatFindings(findings, 'guardduty')) as { findings: Json[] };
   assert.equal(doc.findings.find((g) => g['type'] === EXEC)!['accountId'], '111122223333');
-  assert.equal(doc.findings.find((g) => g['type'] === PRIV)!['accountId'], '000000000000');
+  // One account per cluster in a document: the service-account finding (no IAM caller) shares it.
+  assert.equal(doc.findings.find((g) => g['type'] === PRIV)!['accountId'], '111122223333');
+  assert.equal(doc.findings.find((g) => g['type'] === PRIV)!['resource'].eksClusterDetails.arn, 'arn:aws:eks:us-east-1:111122223333:cluster/default');
   assert.equal(doc.findings.find((g) => g['type'] === PRIV)!['region'], 'us-east-1');
+  // Nothing known about the account: the documented placeholder.
+  const alone = JSON.parse(formatFindings([findingOfType(findings, PRIV)], 'guardduty')) as { findings: Json[] };
+  assert.equal(alone.findings[0]!['accountId'], '000000000000');
+});
+
+test('asff: one account per cluster, the one most callers belong to; another cluster keeps its own', () => {
+  const exec = findingOfType(findings, EXEC);
+  const other = (id: string, account: string, cluster = 'default'): Finding => ({
+    ...exec,
+    id,
+    cluster,
+    actor: { ...exec.actor, iamArn: `arn:aws:iam::${account}:role/X`, uid: `aws-iam-authenticator:${account}:AROAX` },
+  });
+  const set = [other('a'.repeat(32), '444455556666'), other('b'.repeat(32), '111122223333'), other('c'.repeat(32), '111122223333'), other('d'.repeat(32), '777788889999', 'staging'), findingOfType(findings, PRIV)];
+  const body = JSON.parse(formatFindings(set, 'asff')) as { Findings: Json[] };
+  assert.deepEqual(body.Findings.map((a) => a['AwsAccountId']), ['111122223333', '111122223333', '111122223333', '777788889999', '111122223333']);
+  assert.deepEqual(new Set(body.Findings.filter((a) => a['AwsAccountId'] === '111122223333').map((a) => a['ProductArn'])).size, 1);
+  const given = JSON.parse(formatFindings(set, 'asff', { accountId: '123456789012' })) as { Findings: Json[] };
+  assert.ok(given.Findings.every((a) => a['AwsAccountId'] === '123456789012'));
 });
 
 const ASFF_REQUIRED = ['AwsAccountId', 'CreatedAt', 'Description', 'GeneratorId', 'Id', 'ProductArn', 'Resources', 'SchemaVersion', 'Severity', 'Title', 'Types', 'UpdatedAt'];
@@ -140,11 +161,41 @@ test('ocsf: Detection Finding 2004 with the required attributes of 1.1.0', () =>
   const exec = JSON.parse(lines.find((l) => l.includes(EXEC))!) as Json;
   assert.equal(exec['severity_id'], 3);
   assert.equal(exec['count'], 2);
+  assert.match(exec['remediation'].desc, /kube-system|identity/);
   assert.equal(exec['time'], Date.parse('2024-05-01T10:05:00Z'));
   assert.deepEqual(exec['finding_info'].attacks, [{ tactic: { name: 'Execution' }, technique: { uid: 'T1609' }, version: '14' }]);
   const custom = JSON.parse(lines.find((l) => l.includes(CUSTOM))!) as Json;
   assert.equal(custom['severity_id'], 4);
-  assert.deepEqual(custom['src_endpoint'], { ip: '198.51.100.4' });
+  assert.deepEqual(custom['evidences'][0].src_endpoint, { ip: '198.51.100.4' });
+  assert.equal(custom['src_endpoint'], undefined, 'not a Detection Finding attribute');
+  assert.equal(custom['actor'], undefined, 'not a Detection Finding attribute');
+  assert.equal(custom['start_time'] <= custom['end_time'], true);
+});
+
+test('typed IP fields only get real addresses: IPv6 as V6, log garbage left out', () => {
+  const f = findingOfType(findings, EXEC);
+  const v6 = { ...f, actor: { ...f.actor, sourceIPs: ['2001:db8::7'] } };
+  const junk = { ...f, actor: { ...f.actor, sourceIPs: ['not-an-ip, 10.0.0.1'] } };
+  const asff = (x: Finding): Json => (JSON.parse(formatFindings([x], 'asff')) as { Findings: Json[] }).Findings[0]!;
+  const gd = (x: Finding): Json => (JSON.parse(formatFindings([x], 'guardduty')) as { findings: Json[] }).findings[0]!;
+  assert.deepEqual(asff(v6)['Network'], { Direction: 'IN', SourceIpV6: '2001:db8::7' });
+  assert.deepEqual(gd(v6)['service'].action.kubernetesApiCallAction.remoteIpDetails, { ipAddressV6: '2001:db8::7' });
+  assert.equal(asff(junk)['Network'], undefined);
+  assert.equal(gd(junk)['service'].action.kubernetesApiCallAction.remoteIpDetails, undefined);
+  assert.deepEqual(gd(junk)['service'].action.kubernetesApiCallAction.sourceIPs, ['not-an-ip, 10.0.0.1'], 'still shown as text');
+});
+
+test('the IP that matched a threat list is the one shown, not a forged first X-Forwarded-For entry', () => {
+  const f = findingOfType(findings, CUSTOM);
+  const forged = { ...f, actor: { ...f.actor, sourceIPs: ['10.9.9.9', '198.51.100.4'] }, details: { ...f.details, threatIntel: { ...(f.details!['threatIntel'] as Json), ip: '198.51.100.4' } } };
+  const a = (JSON.parse(formatFindings([forged], 'asff')) as { Findings: Json[] }).Findings[0]!;
+  assert.deepEqual(a['Network'], { Direction: 'IN', SourceIpV4: '198.51.100.4' });
+  assert.equal(a['ProductFields']['eks-sleuth/sourceIP'], '198.51.100.4');
+  const o = JSON.parse(formatFindings([forged], 'ocsf')) as Json;
+  assert.deepEqual(o['evidences'][0].src_endpoint, { ip: '198.51.100.4' });
+  const g = (JSON.parse(formatFindings([forged], 'guardduty')) as { findings: Json[] }).findings[0]!;
+  assert.deepEqual(g['service'].action.kubernetesApiCallAction.remoteIpDetails, { ipAddressV4: '198.51.100.4' });
+  assert.deepEqual(g['service'].action.kubernetesApiCallAction.sourceIPs, ['10.9.9.9', '198.51.100.4']);
 });
 
 test('empty input gives valid empty documents', () => {

@@ -6,8 +6,9 @@
  * createdAt/updatedAt are the first and last event times, not the scan time, so that scanning the
  * same logs twice gives the same output.
  */
+import { isIP } from 'node:net';
 import type { Finding } from '../../model/finding.js';
-import { awsContext, type AwsFormatOptions } from './aws-context.js';
+import { awsContext, documentAwsOptions, primaryIp, type AwsFormatOptions } from './aws-context.js';
 
 type Json = Record<string, unknown>;
 
@@ -39,8 +40,10 @@ function workloadOf(f: Finding): Json | undefined {
 }
 
 function ipDetails(ip: string | undefined): Json | undefined {
-  if (ip === undefined) return undefined;
-  return ip.includes(':') ? { ipAddressV6: ip } : { ipAddressV4: ip };
+  // sourceIPs come from the log as written: only a real address goes in a typed IP field.
+  const v = ip === undefined ? 0 : isIP(ip);
+  if (v === 0) return undefined;
+  return v === 6 ? { ipAddressV6: ip } : { ipAddressV4: ip };
 }
 
 function compact(o: Json): Json {
@@ -56,7 +59,7 @@ export function toGuardDutyFinding(f: Finding, options: AwsFormatOptions = {}): 
   const threat = details['threatIntel'];
   const binding = details['roleBinding'];
   // Prefer the IP that matched a threat list: it is the one the finding is about.
-  const remoteIp = isRecord(threat) && typeof threat['ip'] === 'string' ? threat['ip'] : f.actor.sourceIPs[0];
+  const remoteIp = primaryIp(f);
   const action: Json = {
     actionType: 'KUBERNETES_API_CALL',
     kubernetesApiCallAction: compact({
@@ -134,5 +137,6 @@ export function toGuardDutyFinding(f: Finding, options: AwsFormatOptions = {}): 
 
 /** `{"findings":[…]}`. */
 export function formatGuardDuty(findings: readonly Finding[], options: AwsFormatOptions = {}): string {
-  return JSON.stringify({ findings: findings.map((f) => toGuardDutyFinding(f, options)) }, null, 2);
+  const optionsFor = documentAwsOptions(findings, options);
+  return JSON.stringify({ findings: findings.map((f) => toGuardDutyFinding(f, optionsFor(f))) }, null, 2);
 }

@@ -3,6 +3,8 @@
  * per line: the shape Security Lake custom sources and OCSF-native SIEMs ingest.
  */
 import type { Finding, SeverityLabel } from '../../model/finding.js';
+import { primaryIp } from './aws-context.js';
+import { remediationFor } from '../../detect/native/catalog.js';
 
 export const OCSF_VERSION = '1.1.0';
 export const OCSF_DETECTION_FINDING = { class_uid: 2004, category_uid: 2, activity_create: 1 } as const;
@@ -26,7 +28,7 @@ export function toOcsfFinding(f: Finding, options: OcsfOptions = {}): Json {
   if (f.actor.groups.length > 0) user['groups'] = f.actor.groups.map((name) => ({ name }));
   const actor: Json = { user };
   if (f.actor.impersonatedUser !== null) actor['invoked_by'] = f.actor.impersonatedUser;
-  const src = f.actor.sourceIPs[0];
+  const src = primaryIp(f);
   const srcEndpoint: Json | undefined = src !== undefined ? { ip: src } : undefined;
   const analytic: Json = { name: f.rule, type_id: 1, type: 'Rule', uid: `${f.engine}/${f.rule}` };
   const findingInfo: Json = {
@@ -51,6 +53,7 @@ export function toOcsfFinding(f: Finding, options: OcsfOptions = {}): Json {
   if (f.resource.subresource !== null) labels.push(`subresource:${f.resource.subresource}`);
   resource['labels'] = labels;
   const suppressed = f.suppressed === true;
+  const remediation = remediationFor(f.type);
   return {
     activity_id: OCSF_DETECTION_FINDING.activity_create,
     activity_name: 'Create',
@@ -73,10 +76,13 @@ export function toOcsfFinding(f: Finding, options: OcsfOptions = {}): Json {
       version: OCSF_VERSION,
       product: { name: 'EKS Sleuth', vendor_name: 'EKS Sleuth', ...(options.productVersion !== undefined ? { version: options.productVersion } : {}), feature: { name: f.engine } },
     },
-    actor,
-    ...(srcEndpoint !== undefined ? { src_endpoint: srcEndpoint } : {}),
+    start_time: firstMs,
+    end_time: lastMs,
+    // The caller and its address live in each evidence: Detection Finding has no top-level
+    // actor or src_endpoint (strict OCSF validators reject unknown attributes).
     resources: [resource],
     evidences,
+    ...(remediation !== null ? { remediation: { desc: remediation } } : {}),
     // Not in the OCSF schema: kept under `unmapped`, as OCSF prescribes for source fields.
     unmapped: {
       severity_score: f.severity.score,

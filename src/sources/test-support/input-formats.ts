@@ -14,10 +14,21 @@ export function corpusPath(...parts: string[]): string {
   return join(repoRoot(), '..', 'shared', 'corpus', ...parts);
 }
 
-/** The first `n` events of audit2rbac's demo.log (real kube-apiserver log-backend lines). */
+/**
+ * The first `n` events of the repository's own sample (examples/audit-sample.jsonl), so the
+ * reader's tests run on a checkout without ../shared.
+ */
 export function sampleLines(n: number): string[] {
-  const text = readFileSync(corpusPath('datasets', 'audit2rbac', 'demo.log'), 'utf8');
-  return text.split('\n').filter((l) => l.trim() !== '').slice(0, n);
+  return linesOf(join(repoRoot(), 'examples', 'audit-sample.jsonl'), n);
+}
+
+/** The first `n` events of audit2rbac's demo.log (real kube-apiserver log-backend lines; needs ../shared). */
+export function corpusSampleLines(n: number): string[] {
+  return linesOf(corpusPath('datasets', 'audit2rbac', 'demo.log'), n);
+}
+
+function linesOf(file: string, n: number): string[] {
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').slice(0, n);
 }
 
 export const LOG_GROUP = '/aws/eks/prod-eu/cluster';
