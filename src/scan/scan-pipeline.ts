@@ -3,6 +3,9 @@
  * Streaming throughout: events are stored in bounded batches and dispatched to the engine as
  * they arrive, so memory does not grow with the input. The CLI (cli/scan-command.ts) builds
  * the parts and prints; this module does the work and counts everything it sees.
+ * With `workers` ≥ 1, parsing, normalizing and deduplication move to worker threads
+ * (scan-parallel.ts) while storing and detection stay here, in the same order: the summary,
+ * the stored events and the detections are the same as with 0 workers.
  */
 import type { AuditEvent } from '../model/audit-event.js';
 import type { Store } from '../store/store.js';
@@ -12,6 +15,7 @@ import type { InputProblem, ProblemClass, SourceItem } from '../sources/raw-reco
 import { readInputBatches } from '../sources/read-inputs.js';
 import { normalizeRecord } from '../normalize/normalize.js';
 import { StageDeduper } from '../normalize/stage-deduper.js';
+import { runParallel } from './scan-parallel.js';
 
 // 5,000 events per append: large enough that DuckDB's appender dominates the cost, small
 // enough (~5-10 MB of rows) that memory stays flat whatever the input size.
@@ -28,6 +32,12 @@ export interface ScanInput {
   readonly engine: DetectionEngine;
   readonly onDetection: (d: Detection) => void;
   readonly onProgress?: (p: ScanProgress) => void;
+  /**
+   * Worker threads that parse, normalize and deduplicate (scan-parallel.ts); detectors still
+   * run on this thread, in the same order, so results do not depend on the count.
+   * 0 (the default): everything runs on this thread.
+   */
+  readonly workers?: number;
 }
 
 export interface ScanProgress {
@@ -53,6 +63,10 @@ export interface ScanSummary {
   skippedTotal: number;
   problems: InputProblem[];
   elapsedMs: number;
+  /** Detector evaluations (candidates run), summed over threads. */
+  evaluations: number;
+  /** Worker threads used; 0 when everything ran on the calling thread. */
+  workers: number;
 }
 
 export async function runScan(input: ScanInput): Promise<ScanSummary> {
@@ -68,6 +82,8 @@ export async function runScan(input: ScanInput): Promise<ScanSummary> {
     skippedTotal: 0,
     problems: [],
     elapsedMs: 0,
+    evaluations: 0,
+    workers: 0,
   };
   const deduper = new StageDeduper();
   const emit = input.onDetection;
@@ -76,15 +92,33 @@ export async function runScan(input: ScanInput): Promise<ScanSummary> {
   const fileBytes = new Map<string, number>();
   let bytesDone = 0;
 
+  // Appends are pipelined: while DuckDB inserts one batch on its own threads, this thread
+  // parses, normalizes and detects the next. At most one append is in flight (plus the batch
+  // being filled), so memory stays bounded; an append's failure is raised at the next flush.
+  let inflight: Promise<void> | null = null;
+  let appendError: { error: unknown } | null = null;
+  const settle = async (): Promise<void> => {
+    if (inflight !== null) await inflight;
+    inflight = null;
+    if (appendError !== null) throw appendError.error;
+  };
   const flushBatch = async (): Promise<void> => {
     if (batch.length === 0 || input.store === null) {
       batch = [];
       return;
     }
-    const r = await input.store.appendEvents(batch);
-    summary.stored += r.inserted;
-    summary.duplicates += r.duplicates;
+    const full = batch;
     batch = [];
+    await settle();
+    inflight = input.store.appendEvents(full).then(
+      (r) => {
+        summary.stored += r.inserted;
+        summary.duplicates += r.duplicates;
+      },
+      (error: unknown) => {
+        appendError = { error };
+      },
+    );
   };
 
   const problem = (p: InputProblem): void => {
@@ -92,6 +126,52 @@ export async function runScan(input: ScanInput): Promise<ScanSummary> {
     summary.skippedTotal++;
     if (summary.problems.length < PROBLEM_SAMPLE) summary.problems.push(p);
   };
+
+  const workers = input.workers ?? 0;
+  if (workers >= 1) {
+    // Problems come back out of order: keep the PROBLEM_SAMPLE with the lowest seq.
+    const sample: { seq: number; p: InputProblem }[] = [];
+    const counts = await runParallel(
+      { paths: input.paths, stdin: input.stdin, cluster: input.cluster, indexes: engine.indexes(), workers, store: input.store !== null },
+      {
+        progress: (item) => {
+          const prev = fileBytes.get(item.file);
+          if (prev === undefined) summary.files++;
+          bytesDone += item.bytes - (prev ?? 0);
+          fileBytes.set(item.file, item.bytes);
+          input.onProgress?.({ file: item.file, fileBytes: item.bytes, fileTotal: item.totalBytes, bytesDone, events: summary.events });
+        },
+        problem: (p, seq) => {
+          summary.skipped[p.problem] = (summary.skipped[p.problem] ?? 0) + 1;
+          summary.skippedTotal++;
+          if (sample.length === PROBLEM_SAMPLE && seq > sample[sample.length - 1]!.seq) return;
+          sample.push({ seq, p });
+          sample.sort((a, b) => a.seq - b.seq);
+          if (sample.length > PROBLEM_SAMPLE) sample.pop();
+        },
+        store: (ev) => {
+          if (input.store === null) return;
+          batch.push(ev);
+          if (batch.length >= STORE_BATCH) return flushBatch();
+        },
+        duplicates: (n) => {
+          summary.duplicates += n;
+        },
+        dispatch: (ev) => engine.dispatch(ev, emit),
+      },
+    );
+    summary.problems = sample.map((x) => x.p);
+    summary.events = counts.events;
+    summary.detected = counts.detected;
+    engine.flush(emit);
+    summary.evaluations = engine.stats().evaluations;
+    summary.workers = workers;
+    await flushBatch();
+    await settle();
+    summary.bytes = bytesDone;
+    summary.elapsedMs = performance.now() - started;
+    return summary;
+  }
 
   const readOptions = input.stdin !== undefined ? { stdin: input.stdin } : {};
   for await (const items of readInputBatches(input.paths, readOptions) as AsyncIterable<readonly SourceItem[]>) {
@@ -133,6 +213,8 @@ export async function runScan(input: ScanInput): Promise<ScanSummary> {
   }
   engine.flush(emit);
   await flushBatch();
+  await settle();
+  summary.evaluations = engine.stats().evaluations;
   summary.bytes = bytesDone;
   summary.elapsedMs = performance.now() - started;
   return summary;

@@ -1,8 +1,11 @@
 /**
  * The one place the CLI and server open a store. DuckDB is the only backend for now; a
  * scale-out backend (ClickHouse) will be chosen here from the path/URL form.
+ *
+ * The backend is imported on first use, not at load: loading @duckdb/node-api (its native
+ * addon and ~200 modules) costs about half a second, which `scan --no-store`, `rules` and
+ * `--help` should not pay.
  */
-import { openDuckDbStore } from './duckdb/duckdb-store.js';
 import type { OpenStoreOptions, Store } from './store.js';
 
 /**
@@ -12,6 +15,7 @@ import type { OpenStoreOptions, Store } from './store.js';
 export const DEFAULT_DB_PATH = 'sleuth.duckdb';
 
 /** Open a store: `:memory:` for a throw-away store, else a DuckDB file (created if missing unless read-only). */
-export function openStore(path: string = DEFAULT_DB_PATH, options: OpenStoreOptions = {}): Promise<Store> {
+export async function openStore(path: string = DEFAULT_DB_PATH, options: OpenStoreOptions = {}): Promise<Store> {
+  const { openDuckDbStore } = await import('./duckdb/duckdb-store.js');
   return openDuckDbStore(path, options);
 }

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { AuditEvent } from '../../model/audit-event.js';
 import { SleuthError } from '../../model/errors.js';
@@ -302,13 +303,50 @@ test('queries cannot reach the file system, and the setting cannot be turned bac
       "SELECT * FROM read_text('/etc/hostname')",
       `COPY (SELECT 1) TO '${join(dir, 'out.csv')}'`,
       `ATTACH '${join(dir, 'other.duckdb')}' AS other`,
+      "SELECT * FROM glob('/etc/*')",
+      `EXPORT DATABASE '${join(dir, 'export')}'`,
     ]) {
       await rejectsWith(ro.query(sql), 'E_QUERY', /disabled by configuration/);
     }
+    await rejectsWith(ro.query('LOAD httpfs'), 'E_QUERY', /disabled through configuration/);
     await rejectsWith(ro.query('SET enable_external_access = true'), 'E_QUERY', /locked/);
     await rejectsWith(ro.query('RESET lock_configuration'), 'E_QUERY', /locked/);
     await ro.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+}
+
+test('real events: the hkerma dataset stores once, round-trips its timestamps, and re-scans as duplicates', async (t) => {
+  const file = join(repoRoot(), '..', 'shared', 'corpus', 'datasets', 'hkerma-kubernetes-event-dataset', 'audit-logs.reconstructed.jsonl');
+  if (!existsSync(file)) {
+    t.skip('shared corpus not available');
+    return;
+  }
+  const events: AuditEvent[] = [];
+  const keys = new Set<string>();
+  for (const [i, line] of readFileSync(file, 'utf8').split('\n').entries()) {
+    if (line === '') continue;
+    const r = normalizeText(line, fileOrigin(file, i + 1));
+    if (!r.ok) continue;
+    events.push(r.event);
+    keys.add(`${r.event.auditID}/${r.event.stage}`);
+  }
+  assert.ok(events.length > 16_000);
+  const store = await openDuckDbStore(':memory:');
+  assert.deepEqual(await store.appendEvents(events), { inserted: keys.size, duplicates: events.length - keys.size });
+  assert.deepEqual(await store.appendEvents(events), { inserted: 0, duplicates: events.length });
+  const sample = events[1234]!;
+  assert.deepEqual(await store.query('SELECT request_received_at, verb, user_username, response_code FROM events WHERE audit_id = $1 AND stage = $2', [sample.auditID, sample.stage]), [
+    { request_received_at: sample.requestReceivedAt, verb: sample.verb, user_username: sample.username, response_code: sample.responseCode },
+  ]);
+  const verbs = await store.query('SELECT verb, count(*) AS n FROM events GROUP BY verb ORDER BY n DESC LIMIT 1');
+  assert.equal(verbs[0]!['verb'], 'get');
+  await store.close();
 });
