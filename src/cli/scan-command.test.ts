@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from './main.js';
@@ -124,4 +124,28 @@ test('table output escapes control characters that come from logs', async () => 
   assert.equal(code, 0, io.err());
   assert.ok(!io.out().includes('\u001b'), 'no raw ESC reaches the terminal');
   assert.match(io.out(), /x\\x1b\[2Jy/);
+});
+
+test('output details: trailing newline, --output checked before scanning, no empty database left, AWS options', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sleuth-out-'));
+  const r = await scan([SAMPLE, '--db', ':memory:', '--format', 'jsonl', ...INTEL]);
+  assert.ok(r.out.endsWith('}\n'));
+  const bad = await scan([SAMPLE, '--db', ':memory:', '--output', join(dir, 'missing-dir', 'x.json')]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /cannot write --output/);
+  assert.doesNotMatch(bad.err, /Scanned/, 'nothing scanned before the check');
+  const db = join(dir, 'never.duckdb');
+  const empty = join(dir, 'empty.log');
+  writeFileSync(empty, '');
+  assert.equal((await scan([empty, '--db', db])).code, 2);
+  assert.equal(existsSync(db), false, 'no empty database left behind');
+  const asff = await scan([SAMPLE, '--db', ':memory:', '--format', 'asff', '--aws-account-id', '123456789012', '--aws-region', 'eu-west-1', ...INTEL]);
+  const body = JSON.parse(asff.out.split('\n')[0]!) as { Findings: { AwsAccountId: string; ProductArn: string; Resources: { Region: string }[] }[] };
+  assert.ok(body.Findings.length > 0);
+  for (const f of body.Findings) {
+    assert.equal(f.AwsAccountId, '123456789012');
+    assert.match(f.ProductArn, /^arn:aws:securityhub:eu-west-1:/);
+    assert.equal(f.Resources[0]!.Region, 'eu-west-1');
+  }
+  assert.equal((await scan([SAMPLE, '--db', ':memory:', '--aws-region', 'mars'])).code, 2);
 });

@@ -1,7 +1,7 @@
 /**
  * `sleuth scan PATH…`: read audit logs, store them, run every enabled engine, print findings.
  */
-import { writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Command } from './command.js';
@@ -39,6 +39,10 @@ Options:
 ${DETECTION_OPTIONS}
   --format FMT         table|jsonl|json|guardduty|asff|ocsf (default: table on a terminal, jsonl otherwise)
   --output FILE        write findings to FILE instead of stdout
+  --aws-account-id ID  AWS account for the guardduty and asff formats (default: the account most
+                       of the cluster's IAM callers belong to, else 000000000000)
+  --aws-region R       AWS region for those formats (default us-east-1)
+  --aws-partition P    aws, aws-cn or aws-us-gov (default aws)
   --show-suppressed    include suppressed findings in table output (always in the other formats)
   --workers N          worker threads that parse and deduplicate (default: cores - 1 up to 8
                        on 4+ cores for inputs over 4 MiB, else 0: all on one thread); findings
@@ -63,6 +67,9 @@ Examples:
       'show-suppressed': { type: 'boolean' },
       quiet: { type: 'boolean' },
       workers: { type: 'string' },
+      'aws-account-id': { type: 'string' },
+      'aws-region': { type: 'string' },
+      'aws-partition': { type: 'string' },
       ...readDetectionFlags.options,
     });
     if (positionals.length === 0) throw new UsageError('scan: give at least one PATH (a file, a directory, or - for stdin). See `sleuth scan --help`.');
@@ -75,10 +82,14 @@ Examples:
       workers = /^\d{1,3}$/.test(values.workers) ? Number(values.workers) : NaN;
       if (!(workers >= 0 && workers <= 256)) throw new UsageError(`scan: --workers must be a whole number from 0 to 256; got "${terminalSafe(values.workers)}"`);
     }
+    const aws = awsOptions(values['aws-account-id'], values['aws-region'], values['aws-partition']);
+    // Fail on an unwritable --output now, not after a long scan has run.
+    if (values.output !== undefined) checkWritable(values.output);
     const setup = await buildDetectionSetup(readDetectionFlags.read(values), io);
     const dbPath = values['no-store'] === true ? null : (values.db ?? DEFAULT_DB_PATH);
     const totalBytes = await totalSize(positionals);
     workers ??= defaultWorkers(totalBytes);
+    const createdDb = dbPath !== null && dbPath !== ':memory:' && !existsSync(dbPath);
     const store = dbPath === null ? null : await openStore(dbPath);
     const engine = new DetectionEngine((unit, e) => {
       if (engineErrors++ < 3) io.stderr.write(`sleuth: detector ${terminalSafe(unit)} failed on an event: ${terminalSafe(String((e as Error)?.message ?? e))}\n`);
@@ -90,7 +101,7 @@ Examples:
     }
     const aggregator = new FindingAggregator();
     const bar = new ProgressBar(io.stderr, totalBytes);
-    let summary: ScanSummary;
+    let summary: ScanSummary | undefined;
     try {
       summary = await runScan({
         paths: positionals,
@@ -105,12 +116,11 @@ Examples:
       bar.clear();
       const findings = setup.suppress(aggregator.findings());
       if (store !== null) await store.upsertFindings(findings);
-      const text = renderFindings(findings, format as OutputFormat | 'table', values['show-suppressed'] === true);
+      const text = renderFindings(findings, format as OutputFormat | 'table', values['show-suppressed'] === true, aws);
       if (values.output !== undefined) writeFileSync(values.output, text);
       else io.stdout.write(text);
       if (values.quiet !== true) io.stderr.write(summaryText(summary, findings, summary.evaluations, dbPath, setup.describe));
-      const nothingRead = summary.events === 0;
-      if (nothingRead) {
+      if (summary.events === 0) {
         io.stderr.write('sleuth: no audit events could be read from the given paths (see the reasons above).\n');
         return 2;
       }
@@ -118,9 +128,31 @@ Examples:
     } finally {
       bar.clear();
       await store?.close();
+      // A scan that read nothing leaves no empty database behind.
+      if (createdDb && dbPath !== null && summary !== undefined && summary.events === 0) for (const f of [dbPath, `${dbPath}.wal`]) rmSync(f, { force: true });
     }
   },
 };
+
+type AwsOptions = { accountId?: string; region?: string; partition?: string };
+
+/** --aws-* for the guardduty and asff formats: Security Hub only takes findings for its own account and region. */
+function awsOptions(accountId: string | undefined, region: string | undefined, partition: string | undefined): AwsOptions {
+  if (accountId !== undefined && !/^\d{12}$/.test(accountId)) throw new UsageError(`scan: --aws-account-id must be 12 digits; got "${terminalSafe(accountId)}"`);
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new UsageError(`scan: --aws-region must look like us-east-1; got "${terminalSafe(region)}"`);
+  if (partition !== undefined && !/^aws(-[a-z]+)*$/.test(partition)) throw new UsageError(`scan: --aws-partition must be aws, aws-cn or aws-us-gov; got "${terminalSafe(partition)}"`);
+  return { ...(accountId !== undefined ? { accountId } : {}), ...(region !== undefined ? { region } : {}), ...(partition !== undefined ? { partition } : {}) };
+}
+
+function checkWritable(path: string): void {
+  const existed = existsSync(path);
+  try {
+    closeSync(openSync(path, 'a'));
+    if (!existed) rmSync(path, { force: true });
+  } catch (e) {
+    throw new UsageError(`scan: cannot write --output ${terminalSafe(path)}: ${terminalSafe((e as Error).message)}`);
+  }
+}
 
 async function totalSize(paths: readonly string[]): Promise<number | null> {
   let total = 0;
@@ -152,8 +184,12 @@ function defaultWorkers(totalBytes: number | null): number {
 
 const SEVERITY_ORDER: readonly SeverityLabel[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'];
 
-function renderFindings(findings: readonly Finding[], format: OutputFormat | 'table', showSuppressed: boolean): string {
-  if (format !== 'table') return formatFindings(findings, format, {});
+function renderFindings(findings: readonly Finding[], format: OutputFormat | 'table', showSuppressed: boolean, aws: AwsOptions): string {
+  if (format !== 'table') {
+    const text = formatFindings(findings, format, aws);
+    // Every format ends with a newline so outputs concatenate line by line.
+    return text === '' || text.endsWith('\n') ? text : `${text}\n`;
+  }
   const shown = findings
     .filter((f) => showSuppressed || f.suppressed !== true)
     .slice()
@@ -181,14 +217,14 @@ function summaryText(s: ScanSummary, findings: readonly Finding[], evaluations: 
     `Scanned ${s.files} file(s), ${formatBytes(s.bytes)}: ${s.events.toLocaleString('en-US')} events read, ${s.duplicates.toLocaleString('en-US')} duplicates, ${s.skippedTotal.toLocaleString('en-US')} skipped`,
   ];
   if (s.skippedTotal > 0) {
-    lines.push(`  skipped by reason: ${Object.entries(s.skipped).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    lines.push(`  skipped by reason: ${Object.entries(s.skipped).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     for (const p of s.problems) lines.push(`  ${terminalSafe(p.file)}${p.line > 0 ? `:${p.line}` : ''}: ${terminalSafe(p.reason)}`);
     if (s.skippedTotal > s.problems.length) lines.push(`  … and ${s.skippedTotal - s.problems.length} more`);
   }
   lines.push(`Rules: ${rules}; ${s.detected.toLocaleString('en-US')} requests checked, ${evaluations.toLocaleString('en-US')} rule evaluations`);
   lines.push(`Findings: ${findings.length - suppressed} (${bySev})${suppressed > 0 ? `, ${suppressed} suppressed` : ''}`);
-  lines.push(`Stored: ${dbPath === null ? 'nothing (--no-store)' : dbPath === ':memory:' ? 'in memory only (:memory:)' : `${s.stored.toLocaleString('en-US')} new events in ${dbPath}`}`);
+  lines.push(`Stored: ${s.events === 0 ? 'nothing' : dbPath === null ? 'nothing (--no-store)' : dbPath === ':memory:' ? 'in memory only (:memory:)' : `${s.stored.toLocaleString('en-US')} new events in ${dbPath}`}`);
   lines.push(`Time: ${secs.toFixed(2)} s, ${rate.toLocaleString('en-US')} events/s`);
-  if (dbPath !== null && dbPath !== ':memory:') lines.push(`Next: sleuth query --db ${dbPath} 'stats count(*) by verb, responseStatus.code'`);
+  if (dbPath !== null && dbPath !== ':memory:' && s.events > 0) lines.push(`Next: sleuth query --db ${dbPath} 'stats count(*) by verb, responseStatus.code'`);
   return lines.join('\n') + '\n';
 }
