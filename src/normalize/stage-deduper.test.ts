@@ -115,3 +115,21 @@ test('each request reaches detectors exactly once over a realistic stream', () =
   assert.equal(d.counters.dispatched, 4);
   assert.equal(d.counters.duplicates, 1);
 });
+
+test('eviction keeps FIFO order across many more requests than the caps', () => {
+  const d = new StageDeduper({ maxRemembered: 8, maxPending: 4 });
+  const mk = (id: string, stage: string) => ({ auditID: id, stage }) as unknown as AuditEvent;
+  const released: string[] = [];
+  for (let i = 0; i < 1000; i++) {
+    for (const e of d.push(mk(`r${i}`, 'ResponseStarted')).dispatch) released.push(e.auditID);
+    // Every other request completes, so the held queue sees many stale entries.
+    if (i % 2 === 0) for (const e of d.push(mk(`r${i}`, 'ResponseComplete')).dispatch) released.push(e.auditID);
+  }
+  for (const e of d.flush()) released.push(e.auditID);
+  assert.equal(released.length, 1000, 'each request dispatched exactly once');
+  assert.equal(new Set(released).size, 1000);
+  assert.ok(d.pendingCount === 0);
+  // A request forgotten long ago is no longer recognized (the documented consequence of the cap).
+  assert.equal(d.push(mk('r0', 'ResponseComplete')).store, true);
+  assert.equal(d.push(mk('r999', 'ResponseStarted')).store, false, 'a recent one still is');
+});

@@ -74,14 +74,29 @@ export class StageDeduper {
   readonly counters: StageDeduperCounters = { duplicates: 0, dispatched: 0, superseded: 0, pendingEvicted: 0, forgotten: 0 };
   private readonly maxRemembered: number;
   private readonly maxPending: number;
-  /** auditID → stage bits | DISPATCHED; Map iteration order is insertion order, so FIFO eviction is O(1). */
+  /** auditID → stage bits | DISPATCHED. */
   private readonly seen = new Map<string, number>();
   /** auditID → the held event, for requests with no final stage yet. */
   private readonly pending = new Map<string, AuditEvent>();
+  // Eviction order lives in explicit FIFO queues, not in Map iteration: V8 leaves deleted
+  // entries as holes at the front of a Map, so `keys().next()` after many deletions walks them
+  // all, and eviction became O(n) per event (a 400k-event scan took 3× as long as 200k).
+  /** Ring of remembered auditIDs in arrival order; its slot at `seenHead` is the oldest. */
+  private readonly seenRing: (string | undefined)[];
+  private seenHead = 0;
+  /** Held auditIDs in the order they were first held; entries no longer pending are skipped lazily. */
+  private pendingQueue: string[] = [];
+  private pendingHead = 0;
 
   constructor(options: StageDeduperOptions = {}) {
     this.maxRemembered = Math.max(1, options.maxRemembered ?? STAGE_DEDUPER_DEFAULTS.maxRemembered);
     this.maxPending = Math.max(1, Math.min(options.maxPending ?? STAGE_DEDUPER_DEFAULTS.maxPending, this.maxRemembered));
+    this.seenRing = new Array<string | undefined>(this.maxRemembered);
+  }
+
+  /** Is this request held waiting for a final stage? */
+  isHeld(auditID: string): boolean {
+    return this.pending.has(auditID);
   }
 
   push(ev: AuditEvent): PushResult {
@@ -95,8 +110,11 @@ export class StageDeduper {
     const state = (prev ?? 0) | bit;
     let released: AuditEvent[] | null = null;
     if (prev === undefined) {
+      // The ring slot being overwritten holds the oldest remembered request: forget it first.
+      if (this.seen.size >= this.maxRemembered) released = this.forgetOldest(released);
       this.seen.set(id, state);
-      if (this.seen.size > this.maxRemembered) released = this.forgetOldest(released);
+      this.seenRing[this.seenHead] = id;
+      this.seenHead = (this.seenHead + 1) % this.maxRemembered;
     } else {
       this.seen.set(id, state);
     }
@@ -113,7 +131,9 @@ export class StageDeduper {
     const held = this.pending.get(id);
     if (held === undefined) {
       this.pending.set(id, ev);
+      this.pendingQueue.push(id);
       if (this.pending.size > this.maxPending) released = this.releaseOldestPending(released);
+      else if (this.pendingQueue.length - this.pendingHead > 2 * this.pending.size + 4096) this.compactPendingQueue();
     } else if ((RANK[ev.stage] ?? 0) > (RANK[held.stage] ?? 0)) {
       this.pending.set(id, ev);
       this.counters.superseded++;
@@ -132,6 +152,8 @@ export class StageDeduper {
       out.push(ev);
     }
     this.pending.clear();
+    this.pendingQueue = [];
+    this.pendingHead = 0;
     this.counters.dispatched += out.length;
     return out;
   }
@@ -147,9 +169,8 @@ export class StageDeduper {
   }
 
   private forgetOldest(released: AuditEvent[] | null): AuditEvent[] | null {
-    const oldest = this.seen.keys().next();
-    if (oldest.done === true) return released;
-    const id = oldest.value;
+    const id = this.seenRing[this.seenHead];
+    if (id === undefined) return released;
     this.seen.delete(id);
     this.counters.forgotten++;
     // A held request about to be forgotten must reach detectors now or never.
@@ -163,14 +184,31 @@ export class StageDeduper {
   }
 
   private releaseOldestPending(released: AuditEvent[] | null): AuditEvent[] | null {
-    const oldest = this.pending.entries().next();
-    if (oldest.done === true) return released;
-    const [id, held] = oldest.value;
-    this.pending.delete(id);
-    const s = this.seen.get(id);
-    if (s !== undefined) this.seen.set(id, s | DISPATCHED);
-    this.counters.pendingEvicted++;
-    (released ??= []).push(held);
+    // Skip ids whose request already completed (or was forgotten); compact the queue now and
+    // then so it stays proportional to the pending map.
+    while (this.pendingHead < this.pendingQueue.length) {
+      const id = this.pendingQueue[this.pendingHead++]!;
+      const held = this.pending.get(id);
+      if (held === undefined) continue;
+      this.pending.delete(id);
+      const s = this.seen.get(id);
+      if (s !== undefined) this.seen.set(id, s | DISPATCHED);
+      this.counters.pendingEvicted++;
+      (released ??= []).push(held);
+      break;
+    }
+    if (this.pendingQueue.length - this.pendingHead > 2 * this.pending.size + 4096) this.compactPendingQueue();
     return released;
+  }
+
+  /** Drop ids that are no longer held, keeping the order of the rest. */
+  private compactPendingQueue(): void {
+    const live: string[] = [];
+    for (let i = this.pendingHead; i < this.pendingQueue.length; i++) {
+      const id = this.pendingQueue[i]!;
+      if (this.pending.has(id)) live.push(id);
+    }
+    this.pendingQueue = live;
+    this.pendingHead = 0;
   }
 }

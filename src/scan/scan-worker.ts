@@ -25,9 +25,9 @@ function main(): void {
   const deduper = new StageDeduper();
   // The single-threaded scan releases held requests at end of input in the order they were
   // first held (the deduper's pending map keeps insertion order). To merge the workers' flushes
-  // in that order, remember the seq at which each request was first held. The map is private
-  // to StageDeduper; it is only read, to learn whether a push held the request.
-  const pending = (deduper as unknown as { readonly pending: ReadonlyMap<string, AuditEvent> }).pending;
+  // in that order, remember the seq at which each request was first held (isHeld says whether
+  // a push held the request).
+  const pending = { has: (id: string): boolean => deduper.isHeld(id), get size(): number { return deduper.pendingCount; } };
   const heldSeq = new Map<string, number>();
   const counts = { events: 0, duplicates: 0, detected: 0 };
   const blank = (id: number): ResultMessage => ({
