@@ -232,7 +232,7 @@ async function queryLatency(storedEvents: number, quick: boolean): Promise<Query
     'stats-by-bin': {
       insights: 'stats count(*) as n by bin(5m)',
       raw: 'bin',
-      jq: ['-n', 'reduce inputs as $e ({}; .[(($e.requestReceivedTimestamp | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) / 300 | floor * 300 | tostring)] += 1)'],
+      jq: ['-n', 'reduce inputs as $e ({}; .[(($e.requestReceivedTimestamp | sub("\\\\.[0-9]+Z$"; "Z") | fromdateiso8601) / 300 | floor * 300 | tostring)] += 1)'],
     },
     'top-n': { insights: 'stats count(*) as n by user.username | sort n desc | limit 10', raw: 'topn', jq: ['-n', 'reduce inputs as $e ({}; .[$e.user.username // "null"] += 1) | to_entries | sort_by(-.value) | .[:10]'] },
   };
