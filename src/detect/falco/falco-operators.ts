@@ -156,7 +156,7 @@ export function compileRegex(pattern: string): { ok: true; test: (s: string) => 
     const re = linearRegExp(source);
     if (re !== null) return { ok: true, test: (s) => re.test(s) };
   }
-  if (hasNestedQuantifier(pattern) || hasRepeatedAlternation(pattern))
+  if (hasRiskyRepetition(pattern))
     return { ok: false, message: `regex '${pattern}' has a repeated group that itself repeats or alternates (exponential backtracking risk); rewrite it` };
   const re = new RegExp(source, 'u');
   return { ok: true, test: (s) => re.test(s) };
@@ -185,9 +185,14 @@ function linearRegExp(source: string): RegExp | null {
   }
 }
 
-/** A quantified group containing `|`, such as `(a|aa)*` or `(\w|\d)+`. */
-function hasRepeatedAlternation(p: string): boolean {
-  const stack: boolean[] = [];
+/**
+ * Patterns that backtrack catastrophically on a backtracking engine: a quantified group that
+ * contains a quantifier (`(a+)+`) or an alternation (`(a|aa)*`, `(\w|\d)+`). One pass over the
+ * pattern, skipping escapes and character classes.
+ */
+function hasRiskyRepetition(p: string): boolean {
+  // Per open group: does it contain a quantifier, an alternation?
+  const stack: { quant: boolean; alt: boolean }[] = [];
   let inClass = false;
   for (let i = 0; i < p.length; i++) {
     const c = p[i]!;
@@ -199,45 +204,20 @@ function hasRepeatedAlternation(p: string): boolean {
       if (c === ']') inClass = false;
       continue;
     }
+    const top = stack[stack.length - 1];
     if (c === '[') inClass = true;
-    else if (c === '(') stack.push(false);
-    else if (c === '|' && stack.length > 0) stack[stack.length - 1] = true;
-    else if (c === ')') {
-      const alt = stack.pop() ?? false;
+    else if (c === '(') stack.push({ quant: false, alt: false });
+    else if (c === '|') {
+      if (top !== undefined) top.alt = true;
+    } else if (c === ')') {
+      const g = stack.pop() ?? { quant: false, alt: false };
       const n = p[i + 1];
-      if (alt && (n === '*' || n === '+' || n === '{')) return true;
-    }
-  }
-  return false;
-}
-
-function hasNestedQuantifier(p: string): boolean {
-  const stack: boolean[] = [];
-  let inClass = false;
-  let lastGroupHadQuant = false;
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i]!;
-    if (c === '\\') {
-      i++;
-      lastGroupHadQuant = false;
-      continue;
-    }
-    if (inClass) {
-      if (c === ']') inClass = false;
-      continue;
-    }
-    if (c === '[') inClass = true;
-    else if (c === '(') stack.push(false);
-    else if (c === ')') {
-      lastGroupHadQuant = stack.pop() ?? false;
-      if (lastGroupHadQuant && stack.length > 0) stack[stack.length - 1] = true;
-      const n = p[i + 1];
-      if (lastGroupHadQuant && (n === '*' || n === '+' || n === '{')) return true;
-      continue;
+      if ((g.quant || g.alt) && (n === '*' || n === '+' || n === '{')) return true;
+      const parent = stack[stack.length - 1];
+      if (g.quant && parent !== undefined) parent.quant = true;
     } else if (c === '*' || c === '+' || c === '?' || c === '{') {
-      if (stack.length > 0) stack[stack.length - 1] = true;
+      if (top !== undefined) top.quant = true;
     }
-    lastGroupHadQuant = false;
   }
   return false;
 }
