@@ -112,13 +112,21 @@ export async function runScan(input: ScanInput): Promise<ScanSummary> {
     await settle();
     inflight = input.store.appendEvents(full).then(
       (r) => {
-        summary.stored += r.inserted;
+        summary.stored += r.appended;
         summary.duplicates += r.duplicates;
       },
       (error: unknown) => {
         appendError = { error };
       },
     );
+  };
+
+  // Rows that repeat events stored by an earlier scan are removed once, at the end.
+  const settleDuplicates = async (): Promise<void> => {
+    if (input.store === null) return;
+    const removed = await input.store.settleDuplicates();
+    summary.stored -= removed;
+    summary.duplicates += removed;
   };
 
   const problem = (p: InputProblem): void => {
@@ -168,6 +176,7 @@ export async function runScan(input: ScanInput): Promise<ScanSummary> {
     summary.workers = workers;
     await flushBatch();
     await settle();
+    await settleDuplicates();
     summary.bytes = bytesDone;
     summary.elapsedMs = performance.now() - started;
     return summary;
@@ -214,6 +223,7 @@ export async function runScan(input: ScanInput): Promise<ScanSummary> {
   engine.flush(emit);
   await flushBatch();
   await settle();
+  await settleDuplicates();
   summary.evaluations = engine.stats().evaluations;
   summary.bytes = bytesDone;
   summary.elapsedMs = performance.now() - started;

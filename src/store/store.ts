@@ -15,9 +15,9 @@ export interface StoreCapabilities {
 }
 
 export interface AppendResult {
-  /** Rows newly stored. */
-  readonly inserted: number;
-  /** Rows skipped because (auditID, stage) was already stored or repeated in the batch. */
+  /** Rows appended. Until settleDuplicates runs, some may repeat rows stored earlier. */
+  readonly appended: number;
+  /** Rows skipped because their (auditID, stage) repeats an earlier row of the same batch. */
   readonly duplicates: number;
 }
 
@@ -25,8 +25,18 @@ export type Row = Record<string, unknown>;
 
 export interface Store {
   readonly capabilities: StoreCapabilities;
-  /** Bulk-append events; duplicates by (auditID, stage) are skipped, never stored twice. */
+  /**
+   * Bulk-append events. Repeats of an (auditID, stage) inside the batch are skipped at once;
+   * repeats of rows stored by earlier appends are removed by settleDuplicates.
+   */
   appendEvents(events: readonly AuditEvent[]): Promise<AppendResult>;
+  /**
+   * Remove appended rows whose (auditID, stage) was stored before (the first stored copy
+   * stays); returns how many were removed. A scan calls it once at its end; opening a
+   * writable store calls it for rows a stopped scan left unchecked. Cost: one pass over the
+   * stored keys, so callers batch many appends per call.
+   */
+  settleDuplicates(): Promise<number>;
   /** Insert or replace findings by id. */
   upsertFindings(findings: readonly Finding[]): Promise<void>;
   /** Run SQL with bound parameters ($1, $2 … or ?). Values come back as plain JS (bigint → number when safe). */

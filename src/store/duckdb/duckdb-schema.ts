@@ -8,7 +8,7 @@
  * (`ALTER TABLE events ADD COLUMN …`); duckdb-schema.test.ts fails until the migrated table
  * matches EVENT_COLUMNS.
  */
-import { INTEGER, LIST, TIMESTAMP, VARCHAR, type DuckDBType } from '@duckdb/node-api';
+import { BIGINT, INTEGER, LIST, TIMESTAMP, VARCHAR, type DuckDBType } from '@duckdb/node-api';
 import type { AuditEvent } from '../../model/audit-event.js';
 import { FIELD_CATALOG, type FieldType } from '../../model/field-catalog.js';
 import { DUCKDB_DIALECT } from '../../query/dialect.js';
@@ -17,11 +17,12 @@ import { DUCKDB_DIALECT } from '../../query/dialect.js';
 export type EventColumnSource =
   | { readonly kind: 'field'; readonly property: keyof AuditEvent; readonly type: FieldType }
   | { readonly kind: 'origin-file' }
-  | { readonly kind: 'origin-line' };
+  | { readonly kind: 'origin-line' }
+  | { readonly kind: 'seq' };
 
 export interface EventColumn {
   readonly column: string;
-  readonly sqlType: 'VARCHAR' | 'INTEGER' | 'TIMESTAMP' | 'VARCHAR[]';
+  readonly sqlType: 'VARCHAR' | 'INTEGER' | 'BIGINT' | 'TIMESTAMP' | 'VARCHAR[]';
   readonly duckdbType: DuckDBType;
   readonly source: EventColumnSource;
 }
@@ -54,16 +55,16 @@ export const EVENT_COLUMNS: readonly EventColumn[] = [
   // the original file even when @logStream is a CloudWatch stream name.
   { column: 'source_file', sqlType: 'VARCHAR', duckdbType: VARCHAR, source: { kind: 'origin-file' } },
   { column: 'source_line', sqlType: 'INTEGER', duckdbType: INTEGER, source: { kind: 'origin-line' } },
+  // Order of arrival in this store (1, 2, 3 …, never reused): the first stored copy of an
+  // (audit_id, stage) is the one with the lowest seq, and the store's duplicate check only
+  // looks at rows above the last checked seq (see duckdb-store.ts).
+  { column: 'seq', sqlType: 'BIGINT', duckdbType: BIGINT, source: { kind: 'seq' } },
 ];
 
 export const q = DUCKDB_DIALECT.quoteIdentifier;
 
 export const EVENT_COLUMN_LIST = EVENT_COLUMNS.map((c) => q(c.column)).join(', ');
 
-/** Column list of the TEMP staging table the appender writes into (no constraints). */
-export function stagingTableSql(name: string): string {
-  return `CREATE TEMP TABLE IF NOT EXISTS ${q(name)} (${EVENT_COLUMNS.map((c) => `${q(c.column)} ${c.sqlType}`).join(', ')})`;
-}
 
 export interface Migration {
   readonly version: number;
@@ -128,6 +129,56 @@ export const MIGRATIONS: readonly Migration[] = [
         "suppressed" BOOLEAN NOT NULL,
         "finding" VARCHAR NOT NULL
       )`,
+    ],
+  },
+  {
+    // The (audit_id, stage) primary key is replaced by a seq column and a set-based duplicate
+    // check after each scan: DuckDB keeps a primary-key index in memory, so a store's memory
+    // grew with every event stored, and checking it on every append cost about as much as the
+    // append itself. DuckDB cannot drop a constraint, so the table is rebuilt.
+    version: 2,
+    description: 'events without the primary key, with seq',
+    up: [
+      `CREATE TABLE events_v2 (
+        "audit_id" VARCHAR NOT NULL,
+        "stage" VARCHAR NOT NULL,
+        "level" VARCHAR,
+        "verb" VARCHAR,
+        "request_uri" VARCHAR,
+        "user_username" VARCHAR,
+        "user_uid" VARCHAR,
+        "user_groups" VARCHAR[],
+        "impersonated_username" VARCHAR,
+        "source_ips" VARCHAR[],
+        "user_agent" VARCHAR,
+        "resource" VARCHAR,
+        "subresource" VARCHAR,
+        "namespace" VARCHAR,
+        "name" VARCHAR,
+        "api_group" VARCHAR,
+        "api_version" VARCHAR,
+        "response_code" INTEGER,
+        "response_status" VARCHAR,
+        "response_reason" VARCHAR,
+        "request_received_at" TIMESTAMP,
+        "stage_at" TIMESTAMP,
+        "authz_decision" VARCHAR,
+        "authz_reason" VARCHAR,
+        "time" TIMESTAMP,
+        "ingestion_time" TIMESTAMP,
+        "log_stream" VARCHAR,
+        "log_group" VARCHAR,
+        "cluster" VARCHAR,
+        "cw_event_id" VARCHAR,
+        "raw" VARCHAR,
+        "source_file" VARCHAR,
+        "source_line" INTEGER,
+        "seq" BIGINT NOT NULL
+      )`,
+      'INSERT INTO events_v2 SELECT *, row_number() OVER () FROM events',
+      'DROP TABLE events',
+      'ALTER TABLE events_v2 RENAME TO events',
+      "INSERT OR REPLACE INTO meta (key, value) SELECT 'checked_seq', CAST(coalesce(max(seq), 0) AS VARCHAR) FROM events",
     ],
   },
 ];

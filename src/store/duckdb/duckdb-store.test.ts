@@ -108,12 +108,14 @@ test('persistent store: close, reopen writable and read-only keep the data', asy
     const path = join(dir, 'sleuth.duckdb');
     const s1 = await openDuckDbStore(path);
     assert.equal(s1.capabilities.persistent, true);
-    assert.deepEqual(await s1.appendEvents([ev({ auditID: 'p-1' }), ev({ auditID: 'p-2' })]), { inserted: 2, duplicates: 0 });
+    assert.deepEqual(await s1.appendEvents([ev({ auditID: 'p-1' }), ev({ auditID: 'p-2' })]), { appended: 2, duplicates: 0 });
+    assert.equal(await s1.settleDuplicates(), 0);
     await s1.close();
 
     const s2 = await openDuckDbStore(path);
     assert.equal(await s2.countEvents(), 2);
-    assert.deepEqual(await s2.appendEvents([ev({ auditID: 'p-2' }), ev({ auditID: 'p-3' })]), { inserted: 1, duplicates: 1 });
+    assert.deepEqual(await s2.appendEvents([ev({ auditID: 'p-2' }), ev({ auditID: 'p-3' })]), { appended: 2, duplicates: 0 });
+    assert.equal(await s2.settleDuplicates(), 1);
     await s2.close();
 
     const ro = await openDuckDbStore(path, { readOnly: true });
@@ -172,9 +174,11 @@ test('append drops duplicates inside a batch and across scans', async () => {
     ev({ auditID: 'd-2' }, 3),
     ev({ auditID: 'd-1', stage: 'ResponseStarted' }, 4),
   ];
-  assert.deepEqual(await store.appendEvents(batch), { inserted: 3, duplicates: 1 });
-  assert.deepEqual(await store.appendEvents(batch), { inserted: 0, duplicates: 4 });
-  assert.deepEqual(await store.appendEvents([]), { inserted: 0, duplicates: 0 });
+  assert.deepEqual(await store.appendEvents(batch), { appended: 3, duplicates: 1 });
+  assert.equal(await store.settleDuplicates(), 0);
+  assert.deepEqual(await store.appendEvents(batch), { appended: 3, duplicates: 1 });
+  assert.equal(await store.settleDuplicates(), 3);
+  assert.deepEqual(await store.appendEvents([]), { appended: 0, duplicates: 0 });
   assert.equal(await store.countEvents(), 3);
   // The first occurrence in a batch is the one kept.
   assert.deepEqual(
@@ -187,7 +191,7 @@ test('append drops duplicates inside a batch and across scans', async () => {
 test('append handles more rows than one data chunk', async () => {
   const store = await openDuckDbStore(':memory:');
   const events = Array.from({ length: 5000 }, (_, i) => ev({ auditID: `bulk-${i}` }, i + 1));
-  assert.deepEqual(await store.appendEvents(events), { inserted: 5000, duplicates: 0 });
+  assert.deepEqual(await store.appendEvents(events), { appended: 5000, duplicates: 0 });
   assert.deepEqual(await store.query('SELECT min(source_line) AS lo, max(source_line) AS hi, count(DISTINCT audit_id) AS n FROM events'), [
     { lo: 1, hi: 5000, n: 5000 },
   ]);
@@ -340,8 +344,11 @@ test('real events: the hkerma dataset stores once, round-trips its timestamps, a
   }
   assert.ok(events.length > 16_000);
   const store = await openDuckDbStore(':memory:');
-  assert.deepEqual(await store.appendEvents(events), { inserted: keys.size, duplicates: events.length - keys.size });
-  assert.deepEqual(await store.appendEvents(events), { inserted: 0, duplicates: events.length });
+  assert.deepEqual(await store.appendEvents(events), { appended: keys.size, duplicates: events.length - keys.size });
+  assert.equal(await store.settleDuplicates(), 0);
+  assert.deepEqual(await store.appendEvents(events), { appended: keys.size, duplicates: events.length - keys.size });
+  assert.equal(await store.settleDuplicates(), keys.size);
+  assert.equal(await store.countEvents(), keys.size);
   const sample = events[1234]!;
   assert.deepEqual(await store.query('SELECT request_received_at, verb, user_username, response_code FROM events WHERE audit_id = $1 AND stage = $2', [sample.auditID, sample.stage]), [
     { request_received_at: sample.requestReceivedAt, verb: sample.verb, user_username: sample.username, response_code: sample.responseCode },

@@ -42,25 +42,22 @@ import {
   MIGRATIONS,
   SCHEMA_VERSION,
   q,
-  stagingTableSql,
   type EventColumn,
 } from './duckdb-schema.js';
 import { isoToMicros, toDuckDbParameter, toPlainJs } from './duckdb-values.js';
 
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
-const EVENTS_STAGING = 'events_staging';
 const FINDINGS_STAGING = 'findings_staging';
-// The anti-join path is used while the table holds at most this many times the batch's rows.
-const ANTI_JOIN_MAX_RATIO = 40;
-// Largest batch appended straight into `events` (see appendEvents).
-const DIRECT_APPEND_MAX_ROWS = 100_000;
+// DuckDB's buffer pool for a writable file store (see openDuckDbStore).
+const WRITER_MEMORY_LIMIT = '512MB';
 const INT32_MIN = -2_147_483_648;
 const INT32_MAX = 2_147_483_647;
 
 const SQL_TO_DUCKDB: Record<(typeof FINDING_COLUMNS)[number][1], DuckDBType> = { VARCHAR, DOUBLE, BIGINT, TIMESTAMP, BOOLEAN };
 const EVENT_TYPES: readonly DuckDBType[] = EVENT_COLUMNS.map((c) => c.duckdbType);
 const FINDING_TYPES: readonly DuckDBType[] = FINDING_COLUMNS.map(([, t]) => SQL_TO_DUCKDB[t]);
+const SEQ_COLUMN = EVENT_COLUMNS.findIndex((c) => c.source.kind === 'seq');
 
 type Accessor = (e: AuditEvent) => DuckDBValue;
 
@@ -68,12 +65,9 @@ function int32OrNull(v: unknown): number | null {
   return typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX ? v : null;
 }
 
-function timestampOrNull(v: unknown): DuckDBValue {
-  if (typeof v === 'number') return Number.isFinite(v) ? timestampValue(BigInt(Math.trunc(v)) * 1000n) : null;
-  if (typeof v === 'string') {
-    const micros = isoToMicros(v);
-    return micros === null ? null : timestampValue(micros);
-  }
+function microsOrNull(v: unknown): bigint | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? BigInt(Math.trunc(v)) * 1000n : null;
+  if (typeof v === 'string') return isoToMicros(v);
   return null;
 }
 
@@ -84,6 +78,9 @@ function accessorFor(c: EventColumn): Accessor {
       return (e) => e.origin.file;
     case 'origin-line':
       return (e) => int32OrNull(e.origin.line);
+    case 'seq':
+      // Filled by fillAppender, which numbers the rows.
+      return () => null;
     case 'field': {
       const p = s.property;
       switch (s.type) {
@@ -108,17 +105,25 @@ function accessorFor(c: EventColumn): Accessor {
 
 const EVENT_ACCESSORS: readonly Accessor[] = EVENT_COLUMNS.map(accessorFor);
 
-/** Append events as vector-sized data chunks, flush (one transaction) and close. */
-async function fillAppender(appender: DuckDBAppender, events: readonly AuditEvent[]): Promise<void> {
+/**
+ * Append events as vector-sized data chunks, seq numbered from `firstSeq`, flush (one
+ * transaction) and close.
+ */
+function fillAppender(appender: DuckDBAppender, events: readonly AuditEvent[], firstSeq: bigint): void {
   try {
-    const values: DuckDBValue[] = new Array<DuckDBValue>(Math.min(CHUNK_ROWS, events.length));
+    const values: DuckDBValue[] = [];
     for (let start = 0; start < events.length; start += CHUNK_ROWS) {
       const n = Math.min(CHUNK_ROWS, events.length - start);
       const chunk = DuckDBDataChunk.create(EVENT_TYPES, n);
       values.length = n;
       for (let c = 0; c < EVENT_ACCESSORS.length; c++) {
-        const get = EVENT_ACCESSORS[c]!;
-        for (let i = 0; i < n; i++) values[i] = get(events[start + i]!);
+        if (c === SEQ_COLUMN) {
+          const base = firstSeq + BigInt(start);
+          for (let i = 0; i < n; i++) values[i] = base + BigInt(i);
+        } else {
+          const get = EVENT_ACCESSORS[c]!;
+          for (let i = 0; i < n; i++) values[i] = get(events[start + i]!);
+        }
         chunk.setColumnValues(c, values);
       }
       appender.appendDataChunk(chunk);
@@ -133,8 +138,9 @@ async function fillAppender(appender: DuckDBAppender, events: readonly AuditEven
   }
 }
 
-function isConstraintError(e: unknown): boolean {
-  return /violates primary key constraint|Duplicate key/i.test(message(e));
+function timestampOrNull(v: unknown): DuckDBValue {
+  const micros = microsOrNull(v);
+  return micros === null ? null : timestampValue(micros);
 }
 
 function findingRow(f: Finding): DuckDBValue[] {
@@ -163,14 +169,20 @@ function parameterTypes(parameters: readonly unknown[]): (DuckDBType | undefined
   return parameters.map((p) => (Array.isArray(p) && p.every((x) => typeof x === 'string') ? LIST(VARCHAR) : undefined));
 }
 
-class DuckDbStore implements Store {
+export class DuckDbStore implements Store {
   readonly capabilities: StoreCapabilities;
   #instance: DuckDBInstance | null;
   #conn: DuckDBConnection | null;
   // One connection, one staging table: operations run one at a time, in call order.
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(instance: DuckDBInstance, conn: DuckDBConnection, capabilities: StoreCapabilities) {
+  // Highest seq stored, and highest seq already checked for duplicates (meta 'checked_seq').
+  #lastSeq: bigint;
+  #checkedSeq: bigint;
+
+  constructor(instance: DuckDBInstance, conn: DuckDBConnection, capabilities: StoreCapabilities, seqs: { last: bigint; checked: bigint }) {
+    this.#lastSeq = seqs.last;
+    this.#checkedSeq = seqs.checked;
     this.#instance = instance;
     this.#conn = conn;
     this.capabilities = capabilities;
@@ -191,58 +203,62 @@ class DuckDbStore implements Store {
 
   async appendEvents(events: readonly AuditEvent[]): Promise<AppendResult> {
     this.#refuseWrite('append events');
-    if (events.length === 0) return { inserted: 0, duplicates: 0 };
+    if (events.length === 0) return { appended: 0, duplicates: 0 };
+    // First occurrence in the batch wins; later copies count as duplicates. Repeats of rows
+    // stored by earlier appends are removed by settleDuplicates.
+    const seen = new Set<string>();
+    const unique: AuditEvent[] = [];
+    for (const e of events) {
+      const key = `${e.auditID}\u0000${e.stage}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      unique.push(e);
+    }
     return this.#exclusive(async (conn) => {
-      // First occurrence in the batch wins; later copies count as duplicates.
-      const seen = new Set<string>();
-      const unique: AuditEvent[] = [];
-      for (const e of events) {
-        const key = `${e.auditID}\u0000${e.stage}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        unique.push(e);
-      }
-      // Fast path: append straight into `events`. DuckDB checks the primary key as it
-      // appends and a failed flush stores nothing (the appender's rows are one transaction),
-      // so a batch that repeats a stored event is then retried through the staging table,
-      // which skips those rows. A first scan never collides and pays only the appender; a
-      // re-scan of stored files pays twice (bench/README.md). Batches stay well under the
-      // appender's own automatic flush (~200k rows), which would commit part of a batch.
-      if (unique.length <= DIRECT_APPEND_MAX_ROWS) {
-        let appended = false;
-        try {
-          await fillAppender(await conn.createAppender('events'), unique);
-          appended = true;
-        } catch (e) {
-          if (!isConstraintError(e)) throw new SleuthError('E_STORE_WRITE', `storing events failed: ${message(e)}`);
-        }
-        if (appended) return { inserted: unique.length, duplicates: events.length - unique.length };
-      }
-      await conn.run(stagingTableSql(EVENTS_STAGING));
       try {
-        await fillAppender(await conn.createAppender(EVENTS_STAGING, 'main', 'temp'), unique);
-        // Rows already stored are dropped one of two ways. While the table is small next to
-        // the batch, an anti-join (a hash join over the stored keys) filters them before the
-        // insert, so the primary-key index only ever sees new keys: faster than INSERT OR
-        // IGNORE, which resolves every row through the index. Once the table is large the
-        // anti-join would scan every stored key per batch, so INSERT OR IGNORE's index
-        // lookups (logarithmic in the table) win.
-        const stored = await countRows(conn);
-        const antiJoin = stored <= ANTI_JOIN_MAX_RATIO * unique.length;
-        const result = await conn.run(
-          antiJoin
-            ? `INSERT INTO events (${EVENT_COLUMN_LIST}) SELECT ${EVENT_COLUMN_LIST} FROM temp.main.${q(EVENTS_STAGING)} s WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.audit_id = s.audit_id AND e.stage = s.stage)`
-            : `INSERT OR IGNORE INTO events (${EVENT_COLUMN_LIST}) SELECT ${EVENT_COLUMN_LIST} FROM temp.main.${q(EVENTS_STAGING)}`,
-        );
-        const inserted = result.rowsChanged;
-        return { inserted, duplicates: events.length - inserted };
+        fillAppender(await conn.createAppender('events'), unique, this.#lastSeq + 1n);
       } catch (e) {
-        if (e instanceof SleuthError) throw e;
         throw new SleuthError('E_STORE_WRITE', `storing events failed: ${message(e)}`);
-      } finally {
-        await conn.run(`DELETE FROM temp.main.${q(EVENTS_STAGING)}`);
       }
+      this.#lastSeq += BigInt(unique.length);
+      return { appended: unique.length, duplicates: events.length - unique.length };
     });
+  }
+
+  settleDuplicates(): Promise<number> {
+    this.#refuseWrite('remove duplicate events');
+    return this.#exclusive((conn) => this.#settle(conn));
+  }
+
+  /**
+   * Delete the rows above the checked seq whose (audit_id, stage) has a row with a lower seq:
+   * one hash join of the new rows' keys against the stored keys, one window to keep the first
+   * copy. The cost is a scan of two key columns of the table, paid once per scan instead of a
+   * primary-key lookup per event (and an index held in memory).
+   */
+  async #settle(conn: DuckDBConnection): Promise<number> {
+    if (this.#lastSeq <= this.#checkedSeq) return 0;
+    const from = this.#checkedSeq;
+    const through = this.#lastSeq;
+    await conn.run('BEGIN TRANSACTION');
+    try {
+      const result = await conn.run(
+        `DELETE FROM events WHERE seq > $1 AND seq IN (
+          SELECT seq FROM (
+            SELECT e.seq, row_number() OVER (PARTITION BY e.audit_id, e.stage ORDER BY e.seq) AS rn
+            FROM events e
+            WHERE EXISTS (SELECT 1 FROM events n WHERE n.seq > $1 AND n.audit_id = e.audit_id AND n.stage = e.stage)
+          ) WHERE rn > 1)`,
+        [from],
+      );
+      await conn.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('checked_seq', $1)", [String(through)]);
+      await conn.run('COMMIT');
+      this.#checkedSeq = through;
+      return result.rowsChanged;
+    } catch (e) {
+      await conn.run('ROLLBACK');
+      throw new SleuthError('E_STORE_WRITE', `removing duplicate events failed: ${message(e)}`);
+    }
   }
 
   async upsertFindings(findings: readonly Finding[]): Promise<void> {
@@ -324,9 +340,12 @@ class DuckDbStore implements Store {
   }
 }
 
-async function countRows(conn: DuckDBConnection): Promise<number> {
-  const r = await conn.runAndReadAll('SELECT count(*) FROM events');
-  return Number(r.getRows()[0]?.[0] ?? 0);
+async function readSeqs(conn: DuckDBConnection): Promise<{ last: bigint; checked: bigint }> {
+  const r = await conn.runAndReadAll(
+    "SELECT (SELECT coalesce(max(seq), 0) FROM events), (SELECT coalesce(max(CAST(value AS BIGINT)), 0) FROM meta WHERE key = 'checked_seq')",
+  );
+  const [last, checked] = r.getRows()[0] ?? [0n, 0n];
+  return { last: BigInt(last as bigint), checked: BigInt(checked as bigint) };
 }
 
 async function readSchemaVersion(conn: DuckDBConnection): Promise<number | null> {
@@ -406,10 +425,14 @@ export async function openDuckDbStore(path: string, options: OpenStoreOptions = 
     if (readOnly) await checkReadOnlySchema(conn, path);
     else await migrate(conn, path);
     // 256 MB between checkpoints instead of DuckDB's 16 MB: bulk appends of ~1 KB events
-    // otherwise checkpoint every ~15k rows, rewriting the primary-key index each time (measured
-    // 4× slower inserts for 200k events). The WAL is replayed after a crash and folded in on close.
-    if (!readOnly) await conn.run("SET checkpoint_threshold = '256MB'");
-    // Security: SQL run on the store must not reach the file system or the network.
+    // otherwise checkpoint every ~15k rows (measured 4× slower inserts for 200k events). The
+    // WAL is replayed after a crash and folded in on close. A writer's buffer pool is capped
+    // (DuckDB's default is 80% of RAM): a long scan then holds at most that much of the table
+    // in memory, whatever the input size (bench/README.md, RSS growth).
+    if (!readOnly) {
+      await conn.run("SET checkpoint_threshold = '256MB'");
+      if (!memory) await conn.run(`SET memory_limit = '${WRITER_MEMORY_LIMIT}'`);
+    }
     await conn.run('SET enable_external_access = false');
     await conn.run('SET lock_configuration = true');
   } catch (e) {
@@ -418,5 +441,16 @@ export async function openDuckDbStore(path: string, options: OpenStoreOptions = 
     if (e instanceof SleuthError) throw e;
     throw new SleuthError('E_STORE_OPEN', `cannot open store ${path}: ${message(e)}`);
   }
-  return new DuckDbStore(instance, conn, { persistent: !memory, dialect: 'duckdb', readOnly });
+  const store = new DuckDbStore(instance, conn, { persistent: !memory, dialect: 'duckdb', readOnly }, await readSeqs(conn));
+  // A scan that stopped before its duplicate check (crash, kill) left rows above checked_seq:
+  // check them now, before anything else is appended.
+  if (!readOnly) {
+    try {
+      await store.settleDuplicates();
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+  return store;
 }
