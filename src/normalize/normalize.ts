@@ -7,6 +7,7 @@ import type { AuditEvent, EventOrigin } from '../model/audit-event.js';
 import { DEFAULT_CLUSTER, FIELD_CATALOG, type FieldDef } from '../model/field-catalog.js';
 import type { InputProblem, RawRecord } from '../sources/raw-record.js';
 import { plainOrigin } from '../decode/decoded-item.js';
+import type { HeldEventCodec } from './stage-deduper.js';
 
 export interface NormalizeOptions {
   /** --cluster; wins over the log group. */
@@ -234,6 +235,27 @@ function typeName(v: unknown): string {
 /** Convenience for tests and tools: an origin for an event that came from a plain file. */
 export function fileOrigin(file: string, line: number): EventOrigin {
   return plainOrigin(file, line);
+}
+
+/**
+ * How the scan's StageDeduper keeps held events: the text, origin and cluster (about the size
+ * of the text) instead of the parsed JSON (several times that), normalized again on release,
+ * which gives an equal event: normalizeParsed reads nothing else.
+ */
+export const heldEventCodec: HeldEventCodec = {
+  pack: (ev: AuditEvent): PackedEvent => ({ text: ev.rawText, origin: ev.origin, cluster: ev.cluster }),
+  unpack: (packed: unknown): AuditEvent => {
+    const p = packed as PackedEvent;
+    const r = normalizeText(p.text, p.origin, { cluster: p.cluster });
+    if (!r.ok) throw new Error(`internal error: a held event no longer normalizes (${r.reason})`);
+    return r.event;
+  },
+};
+
+interface PackedEvent {
+  readonly text: string;
+  readonly origin: EventOrigin;
+  readonly cluster: string;
 }
 
 /** Parse JSON text and normalize it (tests, webhook). */

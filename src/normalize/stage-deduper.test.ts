@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AuditEvent } from '../model/audit-event.js';
-import { fileOrigin, normalizeParsed } from './normalize.js';
+import { fileOrigin, heldEventCodec, normalizeParsed, normalizeText } from './normalize.js';
 import { StageDeduper } from './stage-deduper.js';
 
 let line = 0;
@@ -132,4 +132,41 @@ test('eviction keeps FIFO order across many more requests than the caps', () => 
   // A request forgotten long ago is no longer recognized (the documented consequence of the cap).
   assert.equal(d.push(mk('r0', 'ResponseComplete')).store, true);
   assert.equal(d.push(mk('r999', 'ResponseStarted')).store, false, 'a recent one still is');
+});
+
+test('held events are kept packed by the codec and released equal to what was pushed', () => {
+  let packed = 0;
+  let unpacked = 0;
+  const d = new StageDeduper({
+    maxPending: 2,
+    codec: {
+      pack: (e) => {
+        packed++;
+        return heldEventCodec.pack(e);
+      },
+      unpack: (p) => {
+        unpacked++;
+        return heldEventCodec.unpack(p);
+      },
+    },
+  });
+  const a = normalizeText(JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID: 'a', stage: 'ResponseStarted', verb: 'watch', user: { username: 'u' }, requestReceivedTimestamp: '2024-01-01T00:00:00.123456Z' }), fileOrigin('f', 7), { cluster: 'c1' });
+  assert.ok(a.ok);
+  d.push(a.event);
+  d.push(ev('b', 'RequestReceived'));
+  // A final stage for b: nothing is unpacked, b's held copy is just dropped.
+  assert.deepEqual(tag(d.push(ev('b', 'ResponseComplete')).dispatch), ['b/ResponseComplete']);
+  assert.equal(unpacked, 0);
+  d.push(ev('c', 'RequestReceived'));
+  // Third held request: a (the oldest) is released, rebuilt from its packed form.
+  const released = d.push(ev('d', 'RequestReceived')).dispatch;
+  assert.deepEqual(tag(released), ['a/ResponseStarted']);
+  const { raw: rawOut, ...restOut } = released[0]!;
+  const { raw: rawIn, ...restIn } = a.event;
+  assert.deepEqual(restOut, restIn);
+  assert.deepEqual(rawOut, rawIn);
+  assert.equal(released[0]!.cluster, 'c1');
+  assert.deepEqual(tag(d.flush()), ['c/RequestReceived', 'd/RequestReceived']);
+  assert.equal(packed, 4);
+  assert.equal(unpacked, 3);
 });

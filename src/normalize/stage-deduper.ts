@@ -33,6 +33,27 @@ export interface StageDeduperOptions {
    * concurrently open watches; when full the oldest held request is dispatched as it is.
    */
   readonly maxPending?: number;
+  /**
+   * How a held event is kept while it waits: `pack` when held, `unpack` when released. A scan
+   * keeps the event's text instead of its parsed JSON (normalize.ts heldEventCodec): held
+   * requests are few, but each parsed event costs several KB, and up to maxPending are held.
+   * Default: the event itself.
+   */
+  readonly codec?: HeldEventCodec;
+}
+
+/** Packs a held event into something smaller, and back into an equal event. */
+export interface HeldEventCodec {
+  pack(ev: AuditEvent): unknown;
+  unpack(packed: unknown): AuditEvent;
+}
+
+const IDENTITY: HeldEventCodec = { pack: (ev) => ev, unpack: (packed) => packed as AuditEvent };
+
+/** A held request: its latest non-final stage, and that event packed. */
+interface Held {
+  readonly stage: string;
+  readonly packed: unknown;
 }
 
 export const STAGE_DEDUPER_DEFAULTS = { maxRemembered: 262_144, maxPending: 65_536 } as const;
@@ -77,7 +98,8 @@ export class StageDeduper {
   /** auditID → stage bits | DISPATCHED. */
   private readonly seen = new Map<string, number>();
   /** auditID → the held event, for requests with no final stage yet. */
-  private readonly pending = new Map<string, AuditEvent>();
+  private readonly pending = new Map<string, Held>();
+  private readonly codec: HeldEventCodec;
   // Eviction order lives in explicit FIFO queues, not in Map iteration: V8 leaves deleted
   // entries as holes at the front of a Map, so `keys().next()` after many deletions walks them
   // all, and eviction became O(n) per event (a 400k-event scan took 3× as long as 200k).
@@ -92,6 +114,7 @@ export class StageDeduper {
     this.maxRemembered = Math.max(1, options.maxRemembered ?? STAGE_DEDUPER_DEFAULTS.maxRemembered);
     this.maxPending = Math.max(1, Math.min(options.maxPending ?? STAGE_DEDUPER_DEFAULTS.maxPending, this.maxRemembered));
     this.seenRing = new Array<string | undefined>(this.maxRemembered);
+    this.codec = options.codec ?? IDENTITY;
   }
 
   /** Is this request held waiting for a final stage? */
@@ -130,12 +153,12 @@ export class StageDeduper {
     }
     const held = this.pending.get(id);
     if (held === undefined) {
-      this.pending.set(id, ev);
+      this.pending.set(id, { stage: ev.stage, packed: this.codec.pack(ev) });
       this.pendingQueue.push(id);
       if (this.pending.size > this.maxPending) released = this.releaseOldestPending(released);
       else if (this.pendingQueue.length - this.pendingHead > 2 * this.pending.size + 4096) this.compactPendingQueue();
     } else if ((RANK[ev.stage] ?? 0) > (RANK[held.stage] ?? 0)) {
-      this.pending.set(id, ev);
+      this.pending.set(id, { stage: ev.stage, packed: this.codec.pack(ev) });
       this.counters.superseded++;
     } else {
       this.counters.superseded++;
@@ -146,10 +169,10 @@ export class StageDeduper {
   /** End of input: dispatch every request still waiting for a final stage, oldest first. */
   flush(): AuditEvent[] {
     const out: AuditEvent[] = [];
-    for (const [id, ev] of this.pending) {
+    for (const [id, held] of this.pending) {
       const s = this.seen.get(id);
       if (s !== undefined) this.seen.set(id, s | DISPATCHED);
-      out.push(ev);
+      out.push(this.codec.unpack(held.packed));
     }
     this.pending.clear();
     this.pendingQueue = [];
@@ -178,7 +201,7 @@ export class StageDeduper {
     if (held !== undefined) {
       this.pending.delete(id);
       this.counters.pendingEvicted++;
-      (released ??= []).push(held);
+      (released ??= []).push(this.codec.unpack(held.packed));
     }
     return released;
   }
@@ -194,7 +217,7 @@ export class StageDeduper {
       const s = this.seen.get(id);
       if (s !== undefined) this.seen.set(id, s | DISPATCHED);
       this.counters.pendingEvicted++;
-      (released ??= []).push(held);
+      (released ??= []).push(this.codec.unpack(held.packed));
       break;
     }
     if (this.pendingQueue.length - this.pendingHead > 2 * this.pending.size + 4096) this.compactPendingQueue();

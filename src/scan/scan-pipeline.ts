@@ -13,7 +13,7 @@ import type { DetectionEngine } from '../detect/engine.js';
 import type { Detection } from '../detect/detector.js';
 import type { InputProblem, ProblemClass, SourceItem } from '../sources/raw-record.js';
 import { readInputBatches } from '../sources/read-inputs.js';
-import { normalizeRecord } from '../normalize/normalize.js';
+import { heldEventCodec, normalizeRecord } from '../normalize/normalize.js';
 import { StageDeduper } from '../normalize/stage-deduper.js';
 import { runParallel } from './scan-parallel.js';
 
@@ -85,7 +85,7 @@ export async function runScan(input: ScanInput): Promise<ScanSummary> {
     evaluations: 0,
     workers: 0,
   };
-  const deduper = new StageDeduper();
+  const deduper = new StageDeduper({ codec: heldEventCodec });
   const emit = input.onDetection;
   const engine = input.engine;
   let batch: AuditEvent[] = [];

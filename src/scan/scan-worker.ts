@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AuditEvent } from '../model/audit-event.js';
 import { DetectionEngine } from '../detect/engine.js';
-import { normalizeRecord, recordProblem } from '../normalize/normalize.js';
+import { heldEventCodec, normalizeRecord, recordProblem } from '../normalize/normalize.js';
 import { StageDeduper } from '../normalize/stage-deduper.js';
 import type { RawRecord } from '../sources/raw-record.js';
 import { STORED_PROPS, workerForId, type BatchMessage, type FromWorker, type ResultMessage, type ToWorker, type WorkerInit } from './scan-routing.js';
@@ -22,7 +22,7 @@ function main(): void {
   // detector want this request?" exactly as the main thread's engine would.
   const index = new DetectionEngine();
   for (const ix of init.indexes) index.addDetector({ info: NO_INFO, index: ix, evaluate: () => {} });
-  const deduper = new StageDeduper();
+  const deduper = new StageDeduper({ codec: heldEventCodec });
   // The single-threaded scan releases held requests at end of input in the order they were
   // first held (the deduper's pending map keeps insertion order). To merge the workers' flushes
   // in that order, remember the seq at which each request was first held (isHeld says whether
