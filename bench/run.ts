@@ -111,7 +111,7 @@ function args(): Options {
     quick,
     events: ev >= 0 ? Number(a[ev + 1]) : quick ? 50_000 : 200_000,
     queryEvents: list('--query-events', quick ? [100_000] : [1_000_000, 10_000_000]),
-    rssEvents: list('--rss-events', quick ? [] : [200_000, 800_000]),
+    rssEvents: list('--rss-events', quick ? [] : [935_000, 3_740_000]),
   };
 }
 

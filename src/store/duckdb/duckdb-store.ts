@@ -96,7 +96,8 @@ function accessorFor(c: EventColumn): Accessor {
         case 'string[]':
           return (e) => {
             const v = e[p];
-            return Array.isArray(v) ? listValue(v.filter((x): x is string => typeof x === 'string')) : listValue([]);
+            // normalize.ts admits only arrays of strings here.
+            return listValue(Array.isArray(v) ? (v as string[]) : []);
           };
       }
     }
