@@ -206,10 +206,13 @@ async function buildQueryStore(storedEvents: number, base: number, baseFile: str
     const { openStore } = await import('../src/store/open-store.js');
     const store = await openStore(tmp);
     try {
-      // One statement: every stored row again per copy k, auditID suffixed so keys stay unique.
+      // One statement: every stored row again per copy k, auditID suffixed so keys stay unique,
+      // seq moved past the stored rows so it stays unique too (the copies hold no duplicates,
+      // so checked_seq follows).
       await store.query(
-        `INSERT INTO events SELECT e.* REPLACE (e.audit_id || '-c' || r.k AS audit_id) FROM events e CROSS JOIN range(1, ${copies + 1}) r(k)`,
+        `INSERT INTO events SELECT e.* REPLACE (e.audit_id || '-c' || r.k AS audit_id, e.seq + r.k * m.hi AS seq) FROM events e CROSS JOIN range(1, ${copies + 1}) r(k) CROSS JOIN (SELECT max(seq) AS hi FROM events) m`,
       );
+      await store.query("UPDATE meta SET value = (SELECT CAST(max(seq) AS VARCHAR) FROM events) WHERE key = 'checked_seq'");
       await store.query('CHECKPOINT');
     } finally {
       await store.close();

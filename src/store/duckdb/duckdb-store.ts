@@ -1,11 +1,15 @@
 /**
  * The embedded store: one DuckDB file (or `:memory:`) in-process.
  *
- * Writes are bulk only: events go through the DuckDB Appender into a TEMP staging table in
- * vector-sized data chunks, then one `INSERT OR IGNORE … SELECT` moves them into `events`,
- * where the (audit_id, stage) primary key drops events stored by an earlier scan. Duplicates
- * inside one batch are dropped before appending (first occurrence wins), so re-scanning the
- * same files never stores an event twice.
+ * Writes are bulk only: events go through the DuckDB Appender straight into `events` in
+ * vector-sized data chunks, each row numbered by `seq` (arrival order, never reused).
+ * Duplicates inside one batch are dropped before appending (first occurrence wins). Rows that
+ * repeat an (audit_id, stage) stored earlier are removed by settleDuplicates, one set-based
+ * DELETE over the rows above the last checked seq, which a scan runs once at its end and
+ * opening a writable store runs for whatever a stopped scan left unchecked; so re-scanning the
+ * same files never leaves an event stored twice. There is no primary key: DuckDB keeps its
+ * index in memory (a store's memory grew with every event) and checked it on every append
+ * (about as costly as the append itself).
  *
  * Every store, writable or not, turns off DuckDB's external access and locks its
  * configuration right after opening: SQL that reaches the store (`sleuth query --sql`, the
