@@ -61,8 +61,11 @@ interface QueryFigure {
 interface RssFigure {
   readonly events: number;
   readonly mb: number;
+  /** Medians over the runs. */
   readonly ms: number;
   readonly rssMb: number | null;
+  /** Peak RSS of each run, MB. */
+  readonly runs?: readonly number[];
 }
 
 interface Options {
@@ -252,8 +255,7 @@ async function queryLatency(storedEvents: number, quick: boolean): Promise<Query
         times.push(performance.now() - t);
       }
       // The raw file read `copies` times over stands in for a raw file of storedEvents events.
-      // Over 1M events (a 10 GB read per query) one run is taken instead of three.
-      const rawRuns = storedEvents > 1_000_000 ? 1 : RUNS;
+      const rawRuns = RUNS;
       const rt: number[] = [];
       for (let i = 0; i < rawRuns; i++) {
         const ms = rawQuery(baseFile, forms.raw, copies);
@@ -262,10 +264,17 @@ async function queryLatency(storedEvents: number, quick: boolean): Promise<Query
       const rawP50 = rt.length > 0 ? median(rt) : null;
       let jqMs: number | null = null;
       if (haveJq && copies === 1) {
-        const t = performance.now();
-        const r = spawnSync('jq', [...forms.jq, baseFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-        if (r.status === 0) jqMs = Math.round(performance.now() - t);
-        else process.stderr.write(`  jq ${q} failed: ${String(r.stderr).slice(-300)}\n`);
+        const jt: number[] = [];
+        for (let i = 0; i < RUNS; i++) {
+          const t = performance.now();
+          const r = spawnSync('jq', [...forms.jq, baseFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+          if (r.status !== 0) {
+            process.stderr.write(`  jq ${q} failed: ${String(r.stderr).slice(-300)}\n`);
+            break;
+          }
+          jt.push(performance.now() - t);
+        }
+        if (jt.length === RUNS) jqMs = Math.round(median(jt));
       }
       const p50 = pct(times, 50);
       const f: QueryFigure = {
@@ -287,19 +296,31 @@ async function queryLatency(storedEvents: number, quick: boolean): Promise<Query
   return out;
 }
 
-/** Peak RSS of a scan to a DuckDB file as the input grows (one run each). */
+/** Peak RSS of a scan to a DuckDB file as the input grows (median of RUNS runs each). */
 function rssGrowth(sizes: readonly number[]): RssFigure[] {
   const out: RssFigure[] = [];
   for (const n of sizes) {
     const file = join(OUT, `events-${n}.jsonl`);
     generate(n, file);
     const db = join(OUT, 'rss.duckdb');
+    const ms: number[] = [];
+    const rss: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      rmSync(db, { force: true });
+      rmSync(`${db}.wal`, { force: true });
+      const m = timed(NODE, [SLEUTH, 'scan', file, '--db', db, '--quiet', '--format', 'jsonl', '--output', '/dev/null']);
+      ms.push(m.ms);
+      if (m.rssMb !== null) rss.push(m.rssMb);
+    }
     rmSync(db, { force: true });
     rmSync(`${db}.wal`, { force: true });
-    const m = timed(NODE, [SLEUTH, 'scan', file, '--db', db, '--quiet', '--format', 'jsonl', '--output', '/dev/null']);
-    rmSync(db, { force: true });
-    rmSync(`${db}.wal`, { force: true });
-    const f: RssFigure = { events: n, mb: Math.round(statSync(file).size / 1e6), ms: Math.round(m.ms), rssMb: m.rssMb === null ? null : Math.round(m.rssMb) };
+    const f: RssFigure = {
+      events: n,
+      mb: Math.round(statSync(file).size / 1e6),
+      ms: Math.round(median(ms)),
+      rssMb: rss.length > 0 ? Math.round(median(rss)) : null,
+      runs: rss.map((x) => Math.round(x)),
+    };
     process.stderr.write(`  rss: ${n} events (${f.mb} MB) → peak RSS ${f.rssMb ?? '?'} MB in ${f.ms} ms\n`);
     out.push(f);
   }
@@ -426,12 +447,14 @@ function markdown(r: Results): string {
     '',
   ];
   if (r.rss.length > 0) {
-    lines.push('| scan → DuckDB file, input | wall | peak RSS |', '|---|---:|---:|');
-    for (const x of r.rss) lines.push(`| ${x.events.toLocaleString('en-US')} events, ${x.mb} MB | ${(x.ms / 1000).toFixed(1)} s | ${x.rssMb ?? '?'} MB |`);
+    lines.push(`| scan → DuckDB file, input | wall | peak RSS (median of ${RUNS}) | runs |`, '|---|---:|---:|---|');
+    for (const x of r.rss) {
+      lines.push(`| ${x.events.toLocaleString('en-US')} events, ${x.mb} MB | ${(x.ms / 1000).toFixed(1)} s | ${x.rssMb ?? '?'} MB | ${x.runs === undefined ? '' : x.runs.map((v) => `${v} MB`).join(', ')} |`);
+    }
     lines.push('');
   }
   if (r.queries.length > 0) {
-    lines.push('| query | stored events | p50 | p95 | read_json on raw file (runs) | speed-up | jq on raw file (1 run) |', '|---|---:|---:|---:|---:|---:|---:|');
+    lines.push(`| query | stored events | p50 | p95 | read_json on raw file (runs) | speed-up | jq on raw file (median of ${RUNS}) |`, '|---|---:|---:|---:|---:|---:|---:|');
     for (const q of r.queries) {
       lines.push(
         `| ${q.question} | ${q.storedEvents.toLocaleString('en-US')} | ${q.storeP50} ms | ${q.storeP95} ms | ${q.rawP50 === null ? '-' : `${q.rawP50} ms (${q.rawRuns})`} | ${q.speedup === null ? '-' : `×${q.speedup}`} | ${q.jqMs === null || q.jqMs === undefined ? '-' : `${q.jqMs} ms`} |`,
