@@ -236,10 +236,12 @@ export class DuckDbStore implements Store {
   }
 
   /**
-   * Delete the rows above the checked seq whose (audit_id, stage) has a row with a lower seq:
-   * one hash join of the new rows' keys against the stored keys, one window to keep the first
-   * copy. The cost is a scan of two key columns of the table, paid once per scan instead of a
-   * primary-key lookup per event (and an index held in memory).
+   * Delete the rows above the checked seq whose (audit_id, stage) has a row with a lower seq.
+   * First the keys that repeat: new keys counted among the new rows (a hash aggregate) and new
+   * keys found among the older rows (a semi-join); usually there are none, and the window that
+   * keeps each key's first copy then runs over those keys' rows only. Paid once per scan, a
+   * pass over the new keys and the stored keys, instead of a primary-key lookup per event and
+   * an index held in memory.
    */
   async #settle(conn: DuckDBConnection): Promise<number> {
     if (this.#lastSeq <= this.#checkedSeq) return 0;
@@ -248,11 +250,16 @@ export class DuckDbStore implements Store {
     await conn.run('BEGIN TRANSACTION');
     try {
       const result = await conn.run(
-        `DELETE FROM events WHERE seq > $1 AND seq IN (
+        `WITH fresh AS (SELECT audit_id, stage, count(*) AS copies FROM events WHERE seq > $1 GROUP BY audit_id, stage),
+        repeated AS (
+          SELECT audit_id, stage FROM fresh WHERE copies > 1
+          UNION
+          SELECT f.audit_id, f.stage FROM fresh f WHERE EXISTS (SELECT 1 FROM events o WHERE o.seq <= $1 AND o.audit_id = f.audit_id AND o.stage = f.stage)
+        )
+        DELETE FROM events WHERE seq > $1 AND seq IN (
           SELECT seq FROM (
             SELECT e.seq, row_number() OVER (PARTITION BY e.audit_id, e.stage ORDER BY e.seq) AS rn
-            FROM events e
-            WHERE EXISTS (SELECT 1 FROM events n WHERE n.seq > $1 AND n.audit_id = e.audit_id AND n.stage = e.stage)
+            FROM events e SEMI JOIN repeated r ON e.audit_id = r.audit_id AND e.stage = r.stage
           ) WHERE rn > 1)`,
         [from],
       );
