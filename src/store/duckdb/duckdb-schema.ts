@@ -74,13 +74,8 @@ export interface Migration {
 
 export const META_TABLE_SQL = 'CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)';
 
-export const MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    description: 'events, findings',
-    up: [
-      `CREATE TABLE events (
-        "audit_id" VARCHAR NOT NULL,
+/** The events columns of schema version 1, frozen with migrations 1 and 2, which both use them. */
+const V1_EVENT_COLUMNS = `        "audit_id" VARCHAR NOT NULL,
         "stage" VARCHAR NOT NULL,
         "level" VARCHAR,
         "verb" VARCHAR,
@@ -112,7 +107,15 @@ export const MIGRATIONS: readonly Migration[] = [
         "cw_event_id" VARCHAR,
         "raw" VARCHAR,
         "source_file" VARCHAR,
-        "source_line" INTEGER,
+        "source_line" INTEGER,`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'events, findings',
+    up: [
+      `CREATE TABLE events (
+${V1_EVENT_COLUMNS}
         PRIMARY KEY ("audit_id", "stage")
       )`,
       `CREATE TABLE findings (
@@ -140,39 +143,7 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'events without the primary key, with seq',
     up: [
       `CREATE TABLE events_v2 (
-        "audit_id" VARCHAR NOT NULL,
-        "stage" VARCHAR NOT NULL,
-        "level" VARCHAR,
-        "verb" VARCHAR,
-        "request_uri" VARCHAR,
-        "user_username" VARCHAR,
-        "user_uid" VARCHAR,
-        "user_groups" VARCHAR[],
-        "impersonated_username" VARCHAR,
-        "source_ips" VARCHAR[],
-        "user_agent" VARCHAR,
-        "resource" VARCHAR,
-        "subresource" VARCHAR,
-        "namespace" VARCHAR,
-        "name" VARCHAR,
-        "api_group" VARCHAR,
-        "api_version" VARCHAR,
-        "response_code" INTEGER,
-        "response_status" VARCHAR,
-        "response_reason" VARCHAR,
-        "request_received_at" TIMESTAMP,
-        "stage_at" TIMESTAMP,
-        "authz_decision" VARCHAR,
-        "authz_reason" VARCHAR,
-        "time" TIMESTAMP,
-        "ingestion_time" TIMESTAMP,
-        "log_stream" VARCHAR,
-        "log_group" VARCHAR,
-        "cluster" VARCHAR,
-        "cw_event_id" VARCHAR,
-        "raw" VARCHAR,
-        "source_file" VARCHAR,
-        "source_line" INTEGER,
+${V1_EVENT_COLUMNS}
         "seq" BIGINT NOT NULL
       )`,
       'INSERT INTO events_v2 SELECT *, row_number() OVER () FROM events',
