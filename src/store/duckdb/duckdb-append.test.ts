@@ -75,6 +75,32 @@ test('append: events stored by an earlier scan of a file store are removed again
   }
 });
 
+test('append: after repeats were removed, a reopened store numbers new rows above them and still checks them', async () => {
+  const dir = tempDir();
+  try {
+    const path = join(dir, 's.duckdb');
+    for (let round = 1; round <= 3; round++) {
+      const store = await openDuckDbStore(path);
+      try {
+        await store.appendEvents([ev('x'), ev('y')]);
+        assert.equal(await store.settleDuplicates(), round === 1 ? 0 : 2, `round ${round}`);
+        assert.equal(await store.countEvents(), 2);
+      } finally {
+        await store.close();
+      }
+    }
+    const ro = await openDuckDbStore(path, { readOnly: true });
+    try {
+      // The repeats of rounds 2 and 3 took seqs 3-6 and were removed; checked_seq is 6.
+      assert.deepEqual(await ro.query("SELECT value FROM meta WHERE key = 'checked_seq'"), [{ value: '6' }]);
+    } finally {
+      await ro.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('append: rows a stopped scan left unchecked are checked when the store is next opened for writing', async () => {
   const dir = tempDir();
   try {

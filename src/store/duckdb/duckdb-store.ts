@@ -362,8 +362,12 @@ async function readSeqs(conn: DuckDBConnection): Promise<{ last: bigint; checked
   const r = await conn.runAndReadAll(
     "SELECT (SELECT coalesce(max(seq), 0) FROM events), (SELECT coalesce(max(CAST(value AS BIGINT)), 0) FROM meta WHERE key = 'checked_seq')",
   );
-  const [last, checked] = r.getRows()[0] ?? [0n, 0n];
-  return { last: BigInt(last as bigint), checked: BigInt(checked as bigint) };
+  const [maxSeq, checked] = r.getRows()[0] ?? [0n, 0n];
+  const last = BigInt(maxSeq as bigint);
+  const checkedSeq = BigInt(checked as bigint);
+  // Rows removed as repeats can have held the highest seqs: numbering continues above every
+  // seq ever checked, or new rows would fall at or below checked_seq and escape the check.
+  return { last: last > checkedSeq ? last : checkedSeq, checked: checkedSeq };
 }
 
 async function readSchemaVersion(conn: DuckDBConnection): Promise<number | null> {
