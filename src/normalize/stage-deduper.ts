@@ -14,9 +14,9 @@
  *
  * Memory is bounded by two caps (see StageDeduperOptions). The consequence of the cap on
  * remembered requests: a repeat of a request whose auditID was pushed out of memory (more than
- * `maxRemembered` newer requests arrived in between) is not recognized; it is stored again and
- * may reach detectors a second time. Redeliveries in practice are close together, and the
- * store's own (auditID, stage) uniqueness catches repeats across runs.
+ * `maxRemembered` newer requests arrived in between) is not recognized; it is appended again
+ * (the store's end-of-scan duplicate check removes it, as it removes repeats across runs) and
+ * may reach detectors a second time. Redeliveries in practice are close together.
  */
 import type { AuditEvent } from '../model/audit-event.js';
 

@@ -19,7 +19,7 @@
  * Limits: when a StageDeduper memory cap is reached (over 262,144 requests remembered or 65,536
  * held at once, per worker) its evictions happen at other points than in one thread, and a
  * record whose text and parsed auditID disagree (hostile input) is forwarded, so reaches the
- * detectors later; each (auditID, stage) is still stored once (the store guarantees that).
+ * detectors later; each (auditID, stage) is still stored once (the store's duplicate check).
  */
 import { Worker } from 'node:worker_threads';
 import type { AuditEvent, EventOrigin } from '../model/audit-event.js';

@@ -181,7 +181,7 @@ export class DuckDbStore implements Store {
   readonly capabilities: StoreCapabilities;
   #instance: DuckDBInstance | null;
   #conn: DuckDBConnection | null;
-  // One connection, one staging table: operations run one at a time, in call order.
+  // One connection (and the findings staging table): operations run one at a time, in call order.
   #queue: Promise<unknown> = Promise.resolve();
 
   // Highest seq stored, and highest seq already checked for duplicates (meta 'checked_seq').
