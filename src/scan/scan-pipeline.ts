@@ -122,7 +122,7 @@ export async function runScan(input: ScanInput): Promise<ScanSummary> {
   };
 
   // Rows that repeat events stored by an earlier scan are removed once, at the end.
-  const settleDuplicates = async (): Promise<void> => {
+  const removeStoredRepeats = async (): Promise<void> => {
     if (input.store === null) return;
     const removed = await input.store.settleDuplicates();
     summary.stored -= removed;
@@ -176,7 +176,7 @@ export async function runScan(input: ScanInput): Promise<ScanSummary> {
     summary.workers = workers;
     await flushBatch();
     await settle();
-    await settleDuplicates();
+    await removeStoredRepeats();
     summary.bytes = bytesDone;
     summary.elapsedMs = performance.now() - started;
     return summary;
@@ -223,7 +223,7 @@ export async function runScan(input: ScanInput): Promise<ScanSummary> {
   engine.flush(emit);
   await flushBatch();
   await settle();
-  await settleDuplicates();
+  await removeStoredRepeats();
   summary.evaluations = engine.stats().evaluations;
   summary.bytes = bytesDone;
   summary.elapsedMs = performance.now() - started;
