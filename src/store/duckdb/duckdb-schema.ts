@@ -63,9 +63,6 @@ export const EVENT_COLUMNS: readonly EventColumn[] = [
 
 export const q = DUCKDB_DIALECT.quoteIdentifier;
 
-export const EVENT_COLUMN_LIST = EVENT_COLUMNS.map((c) => q(c.column)).join(', ');
-
-
 export interface Migration {
   readonly version: number;
   readonly description: string;

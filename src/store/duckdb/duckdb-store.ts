@@ -40,7 +40,6 @@ import type { Finding } from '../../model/finding.js';
 import type { AppendResult, OpenStoreOptions, Row, Store, StoreCapabilities } from '../store.js';
 import {
   EVENT_COLUMNS,
-  EVENT_COLUMN_LIST,
   FINDING_COLUMNS,
   META_TABLE_SQL,
   MIGRATIONS,
