@@ -45,7 +45,7 @@ Options:
     code = await scanCommand.run([sample, '--db', db, '--cluster', 'demo', '--no-native', '--falco-rules', 'builtin', '--sigma', 'builtin', '--format', 'jsonl', '--output', findingsFile], io);
     if (code !== 0) return code;
     const queries: [string, string[]][] = [
-      ['Findings by engine and type', ['--sql', "SELECT engine, type, count(*) AS findings, sum(count) AS events, max(severity_label) AS severity FROM findings GROUP BY engine, type ORDER BY engine, events DESC LIMIT 25"]],
+      ['Findings by engine and type', ['--sql', "SELECT engine, type, count(*) AS findings, sum(count) AS events, max(severity_label) AS severity FROM findings GROUP BY engine, type ORDER BY engine, events DESC, type LIMIT 25"]],
       ['Who called the API most (Logs Insights)', ['stats count(*) as calls by user.username | sort calls desc | limit 8']],
       ['What the Tor exit node did (Logs Insights)', ['fields @timestamp, user.username, verb, objectRef.resource, objectRef.name, responseStatus.code | filter sourceIPs.0 = "198.51.100.23" | sort @timestamp asc | limit 20']],
     ];
