@@ -10,7 +10,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 // declared so read_json does not infer a schema over every nested field.
 export const RAW_QUERIES: Record<string, (file: string) => string> = {
   // `file` is already a SQL literal: one quoted path or a list of them.
-  groupby: (f) => `SELECT verb, count(*) AS n FROM read_json(${f}, format='newline_delimited', columns={verb:'VARCHAR'}) GROUP BY verb ORDER BY n DESC`,
+  groupby: (f) =>
+    `SELECT verb, count(*) AS n FROM read_json(${f}, format='newline_delimited', columns={verb:'VARCHAR'}) GROUP BY verb ORDER BY n DESC`,
   filter: (f) =>
     `SELECT auditID, verb FROM read_json(${f}, format='newline_delimited', columns={auditID:'VARCHAR', verb:'VARCHAR', responseStatus:'STRUCT(code INTEGER)'}) WHERE responseStatus.code = 403 LIMIT 10000`,
   bin: (f) =>

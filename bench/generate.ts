@@ -77,12 +77,18 @@ async function main(): Promise<void> {
   if (Number.isNaN(Date.parse(start))) fail(`invalid --start: ${start}`);
   const cluster = values.cluster ?? 'prod-eks';
   const out = values.out === '-' ? process.stdout : createWriteStream(values.out);
-  const summary = await writeEvents(generateAuditEvents({ seed, events, attackRate, start, requestsPerSecond: rps, cluster }), out, {
-    format,
-    logStream: clusterModel(seed, cluster).logStream,
-    seed,
-  });
-  process.stderr.write(`wrote ${summary.events} events (${summary.attackEvents} from attacks) as ${format} to ${values.out}\n`);
+  const summary = await writeEvents(
+    generateAuditEvents({ seed, events, attackRate, start, requestsPerSecond: rps, cluster }),
+    out,
+    {
+      format,
+      logStream: clusterModel(seed, cluster).logStream,
+      seed,
+    },
+  );
+  process.stderr.write(
+    `wrote ${summary.events} events (${summary.attackEvents} from attacks) as ${format} to ${values.out}\n`,
+  );
 }
 
 main().catch((e: unknown) => {

@@ -19,7 +19,15 @@
  * Every attacker address comes from the documentation ranges (198.51.100.0/24, 203.0.113.0/24,
  * 2001:db8::/32), never a real one.
  */
-import { iamActor, podObject, serviceAccountActor, type Actor, type ClusterModel, type JsonObject, type RequestSpec } from './generator-events.js';
+import {
+  iamActor,
+  podObject,
+  serviceAccountActor,
+  type Actor,
+  type ClusterModel,
+  type JsonObject,
+  type RequestSpec,
+} from './generator-events.js';
 import type { Rng } from './generator-prng.js';
 
 export const ATTACK_KINDS = [
@@ -56,11 +64,29 @@ export interface AttackerPersonas {
 }
 
 export function attackerPersonas(rng: Rng, c: ClusterModel): AttackerPersonas {
-  const base = iamActor(rng, c.accountId, { username: 'ops-deploy', role: 'OpsDeployRole', session: 'ops-deploy', groups: ['system:masters'], sourceIP: '0.0.0.0', userAgent: ATTACKER_KUBECTL });
+  const base = iamActor(rng, c.accountId, {
+    username: 'ops-deploy',
+    role: 'OpsDeployRole',
+    session: 'ops-deploy',
+    groups: ['system:masters'],
+    sourceIP: '0.0.0.0',
+    userAgent: ATTACKER_KUBECTL,
+  });
   return {
     stolenAdmin: (ip) => ({ ...base, sourceIPs: [ip] }),
-    anonymous: (ip) => ({ username: 'system:anonymous', groups: ['system:unauthenticated'], sourceIPs: [ip], userAgent: 'python-requests/2.31.0' }),
-    compromisedWorkload: serviceAccountActor(rng, 'web', 'frontend', '10.0.37.201', 'kubectl/v1.28.4 (linux/amd64) kubernetes/bae2c62'),
+    anonymous: (ip) => ({
+      username: 'system:anonymous',
+      groups: ['system:unauthenticated'],
+      sourceIPs: [ip],
+      userAgent: 'python-requests/2.31.0',
+    }),
+    compromisedWorkload: serviceAccountActor(
+      rng,
+      'web',
+      'frontend',
+      '10.0.37.201',
+      'kubectl/v1.28.4 (linux/amd64) kubernetes/bae2c62',
+    ),
   };
 }
 
@@ -84,15 +110,33 @@ export function daemonSetObject(name: string, namespace: string, podSpec: JsonOb
     kind: 'DaemonSet',
     apiVersion: 'apps/v1',
     metadata: { name, namespace, labels: { 'k8s-app': name } },
-    spec: { selector: { matchLabels: { 'k8s-app': name } }, template: { metadata: { labels: { 'k8s-app': name } }, spec: { ...podSpec, tolerations: [{ operator: 'Exists' }] } } },
+    spec: {
+      selector: { matchLabels: { 'k8s-app': name } },
+      template: {
+        metadata: { labels: { 'k8s-app': name } },
+        spec: { ...podSpec, tolerations: [{ operator: 'Exists' }] },
+      },
+    },
   };
 }
 
 export function clusterRoleBindingObject(name: string, role: string, subject: JsonObject): JsonObject {
-  return { kind: 'ClusterRoleBinding', apiVersion: `${RBAC}/v1`, metadata: { name }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: role }, subjects: [subject] };
+  return {
+    kind: 'ClusterRoleBinding',
+    apiVersion: `${RBAC}/v1`,
+    metadata: { name },
+    roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: role },
+    subjects: [subject],
+  };
 }
 
-export function loadBalancerService(name: string, namespace: string, selector: Readonly<Record<string, string>>, port: number, targetPort: number): JsonObject {
+export function loadBalancerService(
+  name: string,
+  namespace: string,
+  selector: Readonly<Record<string, string>>,
+  port: number,
+  targetPort: number,
+): JsonObject {
   return {
     kind: 'Service',
     apiVersion: 'v1',
@@ -106,7 +150,8 @@ export function attackRequests(kind: AttackKind, rng: Rng, c: ClusterModel, p: A
   const badIP = (): string => rng.pick([...TOR_EXIT_IPS, ...MALICIOUS_IPS]);
   const attacker = p.stolenAdmin(badIP());
   const workload = rng.pick(c.workloads);
-  const masters = 'RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole "cluster-admin" to Group "system:masters"';
+  const masters =
+    'RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole "cluster-admin" to Group "system:masters"';
   switch (kind) {
     case 'anonymous-access': {
       const [uri, resource, ns] = rng.pick([
@@ -122,53 +167,208 @@ export function attackRequests(kind: AttackKind, rng: Rng, c: ClusterModel, p: A
           objectRef: ns === undefined ? { resource, apiVersion: 'v1' } : { resource, namespace: ns, apiVersion: 'v1' },
           code: 200,
           level: 'Metadata',
-          authzReason: 'RBAC: allowed by ClusterRoleBinding "anonymous-view" of ClusterRole "view" to User "system:anonymous"',
+          authzReason:
+            'RBAC: allowed by ClusterRoleBinding "anonymous-view" of ClusterRole "view" to User "system:anonymous"',
         },
       ];
     }
     case 'anonymous-access-granted': {
-      const obj = clusterRoleBindingObject(`anon-${rng.suffix(5)}`, 'view', { kind: 'User', apiGroup: RBAC, name: 'system:anonymous' });
-      return [{ actor: attacker, verb: 'create', requestURI: `/apis/${RBAC}/v1/clusterrolebindings?fieldManager=kubectl-create`, objectRef: { resource: 'clusterrolebindings', name: (obj['metadata'] as { name: string }).name, apiGroup: RBAC, apiVersion: 'v1' }, code: 201, level: 'RequestResponse', requestObject: obj, responseObject: obj, authzReason: masters }];
+      const obj = clusterRoleBindingObject(`anon-${rng.suffix(5)}`, 'view', {
+        kind: 'User',
+        apiGroup: RBAC,
+        name: 'system:anonymous',
+      });
+      return [
+        {
+          actor: attacker,
+          verb: 'create',
+          requestURI: `/apis/${RBAC}/v1/clusterrolebindings?fieldManager=kubectl-create`,
+          objectRef: {
+            resource: 'clusterrolebindings',
+            name: (obj['metadata'] as { name: string }).name,
+            apiGroup: RBAC,
+            apiVersion: 'v1',
+          },
+          code: 201,
+          level: 'RequestResponse',
+          requestObject: obj,
+          responseObject: obj,
+          authzReason: masters,
+        },
+      ];
     }
     case 'exec-kube-system': {
       const pod = rng.pick(c.systemPods['aws-node']);
-      return [execSpec(attacker, 'kube-system', pod, 'aws-node', ['sh', '-c', 'cat /var/run/secrets/kubernetes.io/serviceaccount/token'], rng.int(5_000, 60_000), masters)];
+      return [
+        execSpec(
+          attacker,
+          'kube-system',
+          pod,
+          'aws-node',
+          ['sh', '-c', 'cat /var/run/secrets/kubernetes.io/serviceaccount/token'],
+          rng.int(5_000, 60_000),
+          masters,
+        ),
+      ];
     }
     case 'privileged-pod':
     case 'hostpath-mount': {
       const name = `${rng.pick(['debug', 'diag', 'tmp', 'node-shell'])}-${rng.suffix(5)}`;
       const hostPath = kind === 'hostpath-mount' ? rng.pick(['/', '/var/run/docker.sock', '/etc']) : null;
-      const pod = podObject(name, workload.namespace, null, privilegedSpec(rng.pick(['alpine:3.19', 'busybox:1.36', 'ubuntu:22.04']), hostPath, kind === 'privileged-pod'));
-      return [{ actor: attacker, verb: 'create', requestURI: `/api/v1/namespaces/${workload.namespace}/pods?fieldManager=kubectl-run`, objectRef: { resource: 'pods', namespace: workload.namespace, name, apiVersion: 'v1' }, code: 201, level: 'RequestResponse', requestObject: pod, responseObject: pod, authzReason: masters, annotations: { 'pod-security.kubernetes.io/enforce-policy': 'privileged:latest' } }];
+      const pod = podObject(
+        name,
+        workload.namespace,
+        null,
+        privilegedSpec(rng.pick(['alpine:3.19', 'busybox:1.36', 'ubuntu:22.04']), hostPath, kind === 'privileged-pod'),
+      );
+      return [
+        {
+          actor: attacker,
+          verb: 'create',
+          requestURI: `/api/v1/namespaces/${workload.namespace}/pods?fieldManager=kubectl-run`,
+          objectRef: { resource: 'pods', namespace: workload.namespace, name, apiVersion: 'v1' },
+          code: 201,
+          level: 'RequestResponse',
+          requestObject: pod,
+          responseObject: pod,
+          authzReason: masters,
+          annotations: { 'pod-security.kubernetes.io/enforce-policy': 'privileged:latest' },
+        },
+      ];
     }
     case 'privileged-daemonset': {
       const name = `node-${rng.pick(['monitor', 'health', 'agent'])}-${rng.suffix(4)}`;
       const ds = daemonSetObject(name, 'kube-system', privilegedSpec('alpine:3.19', '/', true));
-      return [{ actor: attacker, verb: 'create', requestURI: '/apis/apps/v1/namespaces/kube-system/daemonsets?fieldManager=kubectl-client-side-apply', objectRef: { resource: 'daemonsets', namespace: 'kube-system', name, apiGroup: 'apps', apiVersion: 'v1' }, code: 201, level: 'RequestResponse', requestObject: ds, responseObject: ds, authzReason: masters }];
+      return [
+        {
+          actor: attacker,
+          verb: 'create',
+          requestURI: '/apis/apps/v1/namespaces/kube-system/daemonsets?fieldManager=kubectl-client-side-apply',
+          objectRef: { resource: 'daemonsets', namespace: 'kube-system', name, apiGroup: 'apps', apiVersion: 'v1' },
+          code: 201,
+          level: 'RequestResponse',
+          requestObject: ds,
+          responseObject: ds,
+          authzReason: masters,
+        },
+      ];
     }
     case 'cluster-admin-default-sa': {
       const ns = rng.pick(['default', workload.namespace]);
-      const obj = clusterRoleBindingObject(`${ns}-sa-admin-${rng.suffix(4)}`, 'cluster-admin', { kind: 'ServiceAccount', name: 'default', namespace: ns });
-      return [{ actor: attacker, verb: 'create', requestURI: `/apis/${RBAC}/v1/clusterrolebindings?fieldManager=kubectl-create`, objectRef: { resource: 'clusterrolebindings', name: (obj['metadata'] as { name: string }).name, apiGroup: RBAC, apiVersion: 'v1' }, code: 201, level: 'RequestResponse', requestObject: obj, responseObject: obj, authzReason: masters }];
+      const obj = clusterRoleBindingObject(`${ns}-sa-admin-${rng.suffix(4)}`, 'cluster-admin', {
+        kind: 'ServiceAccount',
+        name: 'default',
+        namespace: ns,
+      });
+      return [
+        {
+          actor: attacker,
+          verb: 'create',
+          requestURI: `/apis/${RBAC}/v1/clusterrolebindings?fieldManager=kubectl-create`,
+          objectRef: {
+            resource: 'clusterrolebindings',
+            name: (obj['metadata'] as { name: string }).name,
+            apiGroup: RBAC,
+            apiVersion: 'v1',
+          },
+          code: 201,
+          level: 'RequestResponse',
+          requestObject: obj,
+          responseObject: obj,
+          authzReason: masters,
+        },
+      ];
     }
     case 'service-loadbalancer':
-      return [loadBalancerPatch(attacker, workload.namespace, workload.deployment, { app: workload.deployment }, 80, 8080, masters)];
+      return [
+        loadBalancerPatch(
+          attacker,
+          workload.namespace,
+          workload.deployment,
+          { app: workload.deployment },
+          80,
+          8080,
+          masters,
+        ),
+      ];
     case 'dashboard-exposed': {
-      const svc = loadBalancerService('kubernetes-dashboard', 'kubernetes-dashboard', { 'k8s-app': 'kubernetes-dashboard' }, 443, 8443);
-      return [{ actor: attacker, verb: 'create', requestURI: '/api/v1/namespaces/kubernetes-dashboard/services?fieldManager=kubectl-expose', objectRef: { resource: 'services', namespace: 'kubernetes-dashboard', name: 'kubernetes-dashboard', apiVersion: 'v1' }, code: 201, level: 'RequestResponse', requestObject: svc, responseObject: svc, authzReason: masters }];
+      const svc = loadBalancerService(
+        'kubernetes-dashboard',
+        'kubernetes-dashboard',
+        { 'k8s-app': 'kubernetes-dashboard' },
+        443,
+        8443,
+      );
+      return [
+        {
+          actor: attacker,
+          verb: 'create',
+          requestURI: '/api/v1/namespaces/kubernetes-dashboard/services?fieldManager=kubectl-expose',
+          objectRef: {
+            resource: 'services',
+            namespace: 'kubernetes-dashboard',
+            name: 'kubernetes-dashboard',
+            apiVersion: 'v1',
+          },
+          code: 201,
+          level: 'RequestResponse',
+          requestObject: svc,
+          responseObject: svc,
+          authzReason: masters,
+        },
+      ];
     }
     case 'secrets-unusual-user':
-      return [{ actor: p.compromisedWorkload, verb: 'list', requestURI: '/api/v1/secrets?limit=500', objectRef: { resource: 'secrets', apiVersion: 'v1' }, code: 200, level: 'Metadata', authzReason: 'RBAC: allowed by ClusterRoleBinding "frontend-legacy" of ClusterRole "secret-reader" to ServiceAccount "frontend/web"' }];
+      return [
+        {
+          actor: p.compromisedWorkload,
+          verb: 'list',
+          requestURI: '/api/v1/secrets?limit=500',
+          objectRef: { resource: 'secrets', apiVersion: 'v1' },
+          code: 200,
+          level: 'Metadata',
+          authzReason:
+            'RBAC: allowed by ClusterRoleBinding "frontend-legacy" of ClusterRole "secret-reader" to ServiceAccount "frontend/web"',
+        },
+      ];
     case 'malicious-ip-call': {
       const ns = workload.namespace;
       return rng.chance(0.5)
-        ? [{ actor: attacker, verb: 'list', requestURI: `/api/v1/namespaces/${ns}/secrets?limit=500`, objectRef: { resource: 'secrets', namespace: ns, apiVersion: 'v1' }, code: 200, level: 'Metadata', authzReason: masters }]
-        : [{ actor: attacker, verb: 'get', requestURI: '/api/v1/namespaces/kube-system/configmaps/aws-auth', objectRef: { resource: 'configmaps', namespace: 'kube-system', name: 'aws-auth', apiVersion: 'v1' }, code: 200, level: 'Metadata', authzReason: masters }];
+        ? [
+            {
+              actor: attacker,
+              verb: 'list',
+              requestURI: `/api/v1/namespaces/${ns}/secrets?limit=500`,
+              objectRef: { resource: 'secrets', namespace: ns, apiVersion: 'v1' },
+              code: 200,
+              level: 'Metadata',
+              authzReason: masters,
+            },
+          ]
+        : [
+            {
+              actor: attacker,
+              verb: 'get',
+              requestURI: '/api/v1/namespaces/kube-system/configmaps/aws-auth',
+              objectRef: { resource: 'configmaps', namespace: 'kube-system', name: 'aws-auth', apiVersion: 'v1' },
+              code: 200,
+              level: 'Metadata',
+              authzReason: masters,
+            },
+          ];
     }
   }
 }
 
-export function execSpec(actor: Actor, namespace: string, pod: string, container: string, command: readonly string[], durationMs: number, authzReason: string): RequestSpec {
+export function execSpec(
+  actor: Actor,
+  namespace: string,
+  pod: string,
+  container: string,
+  command: readonly string[],
+  durationMs: number,
+  authzReason: string,
+): RequestSpec {
   const cmd = command.map((c) => `command=${encodeURIComponent(c)}`).join('&');
   return {
     actor,
@@ -182,7 +382,15 @@ export function execSpec(actor: Actor, namespace: string, pod: string, container
   };
 }
 
-export function loadBalancerPatch(actor: Actor, namespace: string, name: string, selector: Readonly<Record<string, string>>, port: number, targetPort: number, authzReason: string): RequestSpec {
+export function loadBalancerPatch(
+  actor: Actor,
+  namespace: string,
+  name: string,
+  selector: Readonly<Record<string, string>>,
+  port: number,
+  targetPort: number,
+  authzReason: string,
+): RequestSpec {
   return {
     actor,
     verb: 'patch',

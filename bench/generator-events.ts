@@ -60,8 +60,14 @@ export function isoMicros(micros: number): string {
   return `${new Date(ms).toISOString().slice(0, -1)}${String(sub).padStart(3, '0')}Z`;
 }
 
-const REASON_BY_CODE: Readonly<Record<number, string>> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 422: 'Invalid', 429: 'TooManyRequests' };
-
+const REASON_BY_CODE: Readonly<Record<number, string>> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  409: 'Conflict',
+  422: 'Invalid',
+  429: 'TooManyRequests',
+};
 
 function failureStatus(spec: RequestSpec): JsonObject {
   const reason = REASON_BY_CODE[spec.code] ?? 'InternalError';
@@ -132,8 +138,10 @@ export function buildRequest(rng: Rng, spec: RequestSpec, auditID: string, recei
       e['objectRef'] = ref;
     }
     e['responseStatus'] = failed ? failureStatus(spec) : { metadata: {}, code: spec.code };
-    if (withBodies && spec.level !== 'Metadata' && spec.requestObject !== undefined) e['requestObject'] = spec.requestObject;
-    if (withBodies && spec.level === 'RequestResponse' && spec.responseObject !== undefined && !failed) e['responseObject'] = spec.responseObject;
+    if (withBodies && spec.level !== 'Metadata' && spec.requestObject !== undefined)
+      e['requestObject'] = spec.requestObject;
+    if (withBodies && spec.level === 'RequestResponse' && spec.responseObject !== undefined && !failed)
+      e['responseObject'] = spec.responseObject;
     e['requestReceivedTimestamp'] = isoMicros(receivedMicros);
     e['stageTimestamp'] = isoMicros(stageMicros);
     e['annotations'] = annotations;
@@ -148,7 +156,8 @@ export function buildRequest(rng: Rng, spec: RequestSpec, auditID: string, recei
     ];
   }
   // Most requests finish in a few ms; lists and writes take longer.
-  const latency = spec.verb === 'list' ? rng.int(3000, 60000) : spec.verb === 'get' ? rng.int(400, 6000) : rng.int(2000, 25000);
+  const latency =
+    spec.verb === 'list' ? rng.int(3000, 60000) : spec.verb === 'get' ? rng.int(400, 6000) : rng.int(2000, 25000);
   const at = receivedMicros + latency;
   return [{ atMicros: at, event: base('ResponseComplete', at, true) }];
 }
@@ -178,7 +187,9 @@ export interface ClusterModel {
   readonly nodeRole: string;
   readonly workloads: readonly Workload[];
   /** kube-system pods by component (aws-node-xxxxx per node, coredns-…, kube-proxy-…). */
-  readonly systemPods: Readonly<Record<'aws-node' | 'kube-proxy' | 'coredns' | 'ebs-csi-controller', readonly string[]>>;
+  readonly systemPods: Readonly<
+    Record<'aws-node' | 'kube-proxy' | 'coredns' | 'ebs-csi-controller', readonly string[]>
+  >;
   readonly namespaces: readonly string[];
   /** CloudWatch log stream of the audit log: kube-apiserver-audit-<32 hex>. */
   readonly logStream: string;
@@ -197,7 +208,14 @@ function principalId(rng: Rng, prefix: 'AROA' | 'AIDA'): string {
 export function iamActor(
   rng: Rng,
   accountId: string,
-  opts: { username: string; role: string; session: string; groups: readonly string[]; sourceIP: string; userAgent: string },
+  opts: {
+    username: string;
+    role: string;
+    session: string;
+    groups: readonly string[];
+    sourceIP: string;
+    userAgent: string;
+  },
 ): Actor {
   const pid = principalId(rng, 'AROA');
   return {
@@ -216,7 +234,13 @@ export function iamActor(
   };
 }
 
-export function serviceAccountActor(rng: Rng, namespace: string, name: string, sourceIP: string, userAgent: string): Actor {
+export function serviceAccountActor(
+  rng: Rng,
+  namespace: string,
+  name: string,
+  sourceIP: string,
+  userAgent: string,
+): Actor {
   return {
     username: `system:serviceaccount:${namespace}:${name}`,
     uid: rng.uuid(),
@@ -246,7 +270,11 @@ export function clusterModel(seed: number, name = 'prod-eks'): ClusterModel {
   for (let i = 0; i < 6; i++) {
     const a = rng.int(0, 3) * 16 + rng.int(1, 15);
     const b = rng.int(2, 254);
-    nodes.push({ name: `ip-10-0-${a}-${b}.${region}.compute.internal`, ip: `10.0.${a}.${b}`, instanceId: `i-0${rng.hex(16)}` });
+    nodes.push({
+      name: `ip-10-0-${a}-${b}.${region}.compute.internal`,
+      ip: `10.0.${a}.${b}`,
+      instanceId: `i-0${rng.hex(16)}`,
+    });
   }
   const workloads = APP_WORKLOADS.map(([namespace, deployment, image]): Workload => {
     const hash = rng.suffix(10);
@@ -271,10 +299,29 @@ export function clusterModel(seed: number, name = 'prod-eks'): ClusterModel {
     nodeRole: `eksctl-${name}-nodegroup-ng-1-NodeInstanceRole-${principalId(rng, 'AROA').slice(4, 16)}`,
     workloads,
     systemPods,
-    namespaces: ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'monitoring', 'cert-manager', 'argocd', 'payments', 'checkout', 'web', 'data'],
+    namespaces: [
+      'default',
+      'kube-system',
+      'kube-public',
+      'kube-node-lease',
+      'monitoring',
+      'cert-manager',
+      'argocd',
+      'payments',
+      'checkout',
+      'web',
+      'data',
+    ],
     logStream: `kube-apiserver-audit-${rng.hex(32)}`,
     humans: {
-      admin: iamActor(rng, accountId, { username: 'alice', role: 'EKSClusterAdmin', session: 'alice@example.com', groups: ['system:masters'], sourceIP: '192.0.2.10', userAgent: kubectlDarwin }),
+      admin: iamActor(rng, accountId, {
+        username: 'alice',
+        role: 'EKSClusterAdmin',
+        session: 'alice@example.com',
+        groups: ['system:masters'],
+        sourceIP: '192.0.2.10',
+        userAgent: kubectlDarwin,
+      }),
       developer: iamActor(rng, accountId, {
         username: 'bob',
         role: 'EKSDeveloper',
@@ -300,7 +347,13 @@ export function deploymentObject(w: Workload, replicas: number, resourceVersion:
   return {
     kind: 'Deployment',
     apiVersion: 'apps/v1',
-    metadata: { name: w.deployment, namespace: w.namespace, resourceVersion, generation: 12, labels: { app: w.deployment } },
+    metadata: {
+      name: w.deployment,
+      namespace: w.namespace,
+      resourceVersion,
+      generation: 12,
+      labels: { app: w.deployment },
+    },
     spec: {
       replicas,
       selector: { matchLabels: { app: w.deployment } },
@@ -308,7 +361,14 @@ export function deploymentObject(w: Workload, replicas: number, resourceVersion:
         metadata: { labels: { app: w.deployment } },
         spec: {
           serviceAccountName: w.deployment,
-          containers: [{ name: w.deployment, image: w.image, ports: [{ containerPort: 8080, protocol: 'TCP' }], resources: { requests: { cpu: '250m', memory: '256Mi' } } }],
+          containers: [
+            {
+              name: w.deployment,
+              image: w.image,
+              ports: [{ containerPort: 8080, protocol: 'TCP' }],
+              resources: { requests: { cpu: '250m', memory: '256Mi' } },
+            },
+          ],
         },
       },
     },

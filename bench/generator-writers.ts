@@ -62,16 +62,23 @@ export function exportLine(g: GeneratedEvent): string {
 }
 
 /** Write `events` to `out` in `options.format`, then end `out`. */
-export async function writeEvents(events: Iterable<GeneratedEvent>, out: Writable, options: WriteOptions): Promise<WriteSummary> {
+export async function writeEvents(
+  events: Iterable<GeneratedEvent>,
+  out: Writable,
+  options: WriteOptions,
+): Promise<WriteSummary> {
   let count = 0;
   let attackEvents = 0;
   const target: Writable = options.format === 'cw-export' ? createGzip({ level: 6 }) : out;
-  const piped = target !== out ? new Promise<void>((resolve, reject) => {
-    target.pipe(out);
-    out.once('finish', resolve);
-    out.once('error', reject);
-    target.once('error', reject);
-  }) : null;
+  const piped =
+    target !== out
+      ? new Promise<void>((resolve, reject) => {
+          target.pipe(out);
+          out.once('finish', resolve);
+          out.once('error', reject);
+          target.once('error', reject);
+        })
+      : null;
   let buffer = '';
   const flush = async (): Promise<void> => {
     if (buffer.length > 0) {
@@ -96,10 +103,13 @@ export async function writeEvents(events: Iterable<GeneratedEvent>, out: Writabl
     };
     for (const g of events) {
       const message = JSON.stringify(g.event);
-      if (page.length > 0 && (page.length >= PAGE_MAX_EVENTS || pageBytes + message.length > PAGE_MAX_BYTES)) await emitPage(false);
+      if (page.length > 0 && (page.length >= PAGE_MAX_EVENTS || pageBytes + message.length > PAGE_MAX_BYTES))
+        await emitPage(false);
       const ts = cloudWatchTimestamp(g);
       // CloudWatch event ids are 56-digit decimal strings.
-      page.push(`{"logStreamName":${stream},"timestamp":${ts},"message":${JSON.stringify(message)},"ingestionTime":${ts + envelope.int(250, 3000)},"eventId":"${envelope.digits(56)}"}`);
+      page.push(
+        `{"logStreamName":${stream},"timestamp":${ts},"message":${JSON.stringify(message)},"ingestionTime":${ts + envelope.int(250, 3000)},"eventId":"${envelope.digits(56)}"}`,
+      );
       pageBytes += message.length;
       count++;
       if (g.attack !== null) attackEvents++;

@@ -14,7 +14,11 @@ async function render(options: GenerateOptions, format: OutputFormat): Promise<B
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
-  await writeEvents(generateAuditEvents(options), out, { format, logStream: clusterModel(options.seed).logStream, seed: options.seed });
+  await writeEvents(generateAuditEvents(options), out, {
+    format,
+    logStream: clusterModel(options.seed).logStream,
+    seed: options.seed,
+  });
   return Buffer.concat(chunks);
 }
 
@@ -25,15 +29,22 @@ function lines(buf: Buffer): string[] {
 }
 
 // Private, loopback and documentation ranges: the generator must never emit a real public address.
-const SAFE_IP = /^(10\.\d+\.\d+\.\d+|127\.0\.0\.1|::1|192\.0\.2\.\d+|198\.51\.100\.\d+|203\.0\.113\.\d+|2001:db8:[0-9a-f:]*)$/;
+const SAFE_IP =
+  /^(10\.\d+\.\d+\.\d+|127\.0\.0\.1|::1|192\.0\.2\.\d+|198\.51\.100\.\d+|203\.0\.113\.\d+|2001:db8:[0-9a-f:]*)$/;
 
 test('mulberry32 is deterministic per seed and stays in [0, 1)', () => {
   const a = mulberry32(42);
   const b = mulberry32(42);
   const c = mulberry32(43);
   const xs = Array.from({ length: 1000 }, () => a());
-  assert.deepEqual(Array.from({ length: 1000 }, () => b()), xs);
-  assert.notDeepEqual(Array.from({ length: 1000 }, () => c()), xs);
+  assert.deepEqual(
+    Array.from({ length: 1000 }, () => b()),
+    xs,
+  );
+  assert.notDeepEqual(
+    Array.from({ length: 1000 }, () => c()),
+    xs,
+  );
   assert.ok(xs.every((x) => x >= 0 && x < 1));
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
   assert.ok(Math.abs(mean - 0.5) < 0.05, `mean ${mean}`);
@@ -62,7 +73,10 @@ test('every JSONL line is a valid audit event, in stage-time order, exactly N of
     assert.ok(e.stageAt !== null && e.stageAt >= previous, `line ${i + 1} out of order`);
     previous = e.stageAt;
     assert.match(e.requestReceivedAt ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
-    assert.ok(e.sourceIPs.length > 0 && e.sourceIPs.every((ip) => SAFE_IP.test(ip)), `line ${i + 1}: unsafe IP ${e.sourceIPs.join(',')}`);
+    assert.ok(
+      e.sourceIPs.length > 0 && e.sourceIPs.every((ip) => SAFE_IP.test(ip)),
+      `line ${i + 1}: unsafe IP ${e.sourceIPs.join(',')}`,
+    );
     if (e.stage === 'ResponseStarted') {
       assert.ok(e.verb === 'watch' || e.subresource === 'exec', `ResponseStarted only for watch/exec, got ${e.verb}`);
       started.add(e.auditID);
@@ -87,7 +101,9 @@ test('CloudWatch export lines and FilterLogEvents pages carry the same events', 
     const stage = (JSON.parse(jsonl[i]!) as { stageTimestamp: string }).stageTimestamp;
     assert.equal(ts, stage.slice(0, 23) + 'Z');
   }
-  const pages = lines(await render(options, 'filter-log-events')).map((l) => JSON.parse(l) as { events: JsonObject[]; searchedLogStreams: unknown[]; nextToken?: string });
+  const pages = lines(await render(options, 'filter-log-events')).map(
+    (l) => JSON.parse(l) as { events: JsonObject[]; searchedLogStreams: unknown[]; nextToken?: string },
+  );
   assert.ok(pages.length >= 3, `2,500 ~1 KB events need several 1 MB pages, got ${pages.length}`);
   const messages = pages.flatMap((p) => p.events.map((e) => e['message']));
   assert.deepEqual(messages, jsonl);
@@ -130,17 +146,24 @@ test('attack rate is respected roughly and every attack kind occurs', () => {
 
 test('attack events look like their kind', () => {
   const seen = new Map<string, JsonObject>();
-  for (const g of generateAuditEvents({ seed: 9, events: 8000, attackRate: 0.2 })) if (g.attack !== null && !seen.has(g.attack)) seen.set(g.attack, g.event);
+  for (const g of generateAuditEvents({ seed: 9, events: 8000, attackRate: 0.2 }))
+    if (g.attack !== null && !seen.has(g.attack)) seen.set(g.attack, g.event);
   const get = (k: string): string => JSON.stringify(seen.get(k));
   assert.match(get('anonymous-access'), /"username":"system:anonymous"/);
   assert.match(get('exec-kube-system'), /"namespace":"kube-system".*"subresource":"exec"/);
   assert.match(get('privileged-pod'), /"privileged":true/);
   assert.match(get('privileged-daemonset'), /"resource":"daemonsets".*"privileged":true.*"hostPath":\{"path":"\/"/);
   assert.match(get('hostpath-mount'), /"hostPath":\{"path":"(\/|\/var\/run\/docker\.sock|\/etc)"/);
-  assert.match(get('cluster-admin-default-sa'), /"roleRef":\{[^}]*"name":"cluster-admin"\},"subjects":\[\{"kind":"ServiceAccount","name":"default"/);
+  assert.match(
+    get('cluster-admin-default-sa'),
+    /"roleRef":\{[^}]*"name":"cluster-admin"\},"subjects":\[\{"kind":"ServiceAccount","name":"default"/,
+  );
   assert.match(get('service-loadbalancer'), /"verb":"patch".*"requestObject":\{"spec":\{"type":"LoadBalancer"\}\}/);
   assert.match(get('dashboard-exposed'), /"name":"kubernetes-dashboard".*"type":"LoadBalancer"/);
-  assert.match(get('anonymous-access-granted'), /"subjects":\[\{"kind":"User","apiGroup":"rbac.authorization.k8s.io","name":"system:anonymous"\}\]/);
+  assert.match(
+    get('anonymous-access-granted'),
+    /"subjects":\[\{"kind":"User","apiGroup":"rbac.authorization.k8s.io","name":"system:anonymous"\}\]/,
+  );
   const malicious = seen.get('malicious-ip-call')!;
   assert.ok([...TOR_EXIT_IPS, ...MALICIOUS_IPS].includes((malicious['sourceIPs'] as string[])[0]!));
 });
@@ -157,12 +180,21 @@ test('the scripted story is coherent: one attacker, listed addresses, every requ
     if (g.attack !== null) assert.ok([TOR_EXIT_IPS[0], MALICIOUS_IPS[0]].includes(ip), `attacker event from ${ip}`);
   }
   const text = events.map((g) => JSON.stringify(g.event)).join('\n');
-  assert.match(text, /"requestURI":"\/api\/v1\/pods\?limit=500","verb":"list","user":\{"username":"system:anonymous"[^\n]*"code":200\}/);
+  assert.match(
+    text,
+    /"requestURI":"\/api\/v1\/pods\?limit=500","verb":"list","user":\{"username":"system:anonymous"[^\n]*"code":200\}/,
+  );
   assert.match(text, /"requestURI":"\/api\/v1\/secrets\?limit=500","verb":"list","user":\{"username":"ops-deploy"/);
   assert.match(text, /"stage":"ResponseStarted","requestURI":"\/api\/v1\/namespaces\/kube-system\/pods\/[^"]+\/exec/);
   assert.match(text, /"resource":"daemonsets".*"privileged":true.*"hostPath":\{"path":"\/"/);
-  assert.match(text, /"name":"cluster-admin"\},"subjects":\[\{"kind":"ServiceAccount","name":"default","namespace":"default"\}\]/);
+  assert.match(
+    text,
+    /"name":"cluster-admin"\},"subjects":\[\{"kind":"ServiceAccount","name":"default","namespace":"default"\}\]/,
+  );
   assert.match(text, /"requestObject":\{"spec":\{"type":"LoadBalancer"\}\}/);
   const times = events.map((g) => g.atMicros);
-  assert.deepEqual(times, [...times].sort((a, b) => a - b));
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => a - b),
+  );
 });

@@ -25,9 +25,21 @@
  * RequestResponse event 1.7 KB; 200,000 events ≈ 214 MB of JSONL. Generation runs at roughly
  * 60,000 events/s.
  */
-import { ATTACK_KINDS, attackerPersonas, attackRequests, type AttackerPersonas, type AttackKind } from './generator-attacks.js';
+import {
+  ATTACK_KINDS,
+  attackerPersonas,
+  attackRequests,
+  type AttackerPersonas,
+  type AttackKind,
+} from './generator-attacks.js';
 import { benignSources } from './generator-benign.js';
-import { buildRequest, clusterModel, type ClusterModel, type JsonObject, type RequestSpec } from './generator-events.js';
+import {
+  buildRequest,
+  clusterModel,
+  type ClusterModel,
+  type JsonObject,
+  type RequestSpec,
+} from './generator-events.js';
 import { Rng } from './generator-prng.js';
 
 export interface GenerateOptions {
@@ -141,7 +153,11 @@ export class TrafficModel {
 
   /** The audit event(s) of one request, labelled. */
   stages(spec: RequestSpec, receivedMicros: number, attack: AttackKind | null): GeneratedEvent[] {
-    return buildRequest(this.rng, spec, this.rng.uuid(), receivedMicros).map((s) => ({ event: s.event, atMicros: s.atMicros, attack }));
+    return buildRequest(this.rng, spec, this.rng.uuid(), receivedMicros).map((s) => ({
+      event: s.event,
+      atMicros: s.atMicros,
+      attack,
+    }));
   }
 }
 

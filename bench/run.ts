@@ -97,18 +97,26 @@ interface Results {
 function args(): Options {
   const a = process.argv.slice(2);
   if (a.includes('--help')) {
-    process.stdout.write('Usage: npm run bench [-- --quick] [-- --events N] [-- --query-events N,M] [-- --rss-events N,M] [-- --sections scans,rss,queries]\n');
+    process.stdout.write(
+      'Usage: npm run bench [-- --quick] [-- --events N] [-- --query-events N,M] [-- --rss-events N,M] [-- --sections scans,rss,queries]\n',
+    );
     process.exit(0);
   }
   const quick = a.includes('--quick');
   const list = (flag: string, dflt: number[]): number[] => {
     const i = a.indexOf(flag);
-    return i >= 0 ? String(a[i + 1]).split(',').filter((x) => x !== '').map(Number) : dflt;
+    return i >= 0
+      ? String(a[i + 1])
+          .split(',')
+          .filter((x) => x !== '')
+          .map(Number)
+      : dflt;
   };
   const ev = a.indexOf('--events');
   const sec = a.indexOf('--sections');
   const sections = new Set<Section>(sec >= 0 ? (String(a[sec + 1]).split(',') as Section[]) : SECTIONS);
-  for (const x of sections) if (!SECTIONS.includes(x)) throw new Error(`unknown section ${x}; use ${SECTIONS.join(',')}`);
+  for (const x of sections)
+    if (!SECTIONS.includes(x)) throw new Error(`unknown section ${x}; use ${SECTIONS.join(',')}`);
   return {
     sections,
     quick,
@@ -123,7 +131,11 @@ function timed(cmd: string, argv: readonly string[]): Measured & { stdout: strin
   const useTime = existsSync('/usr/bin/time');
   const full = useTime ? ['/usr/bin/time', '-f', '__BENCH__ %e %M %U %S', cmd, ...argv] : [cmd, ...argv];
   const started = performance.now();
-  const r = spawnSync(full[0]!, full.slice(1), { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(full[0]!, full.slice(1), {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const ms = performance.now() - started;
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
   const m = /__BENCH__ ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(r.stderr);
@@ -149,12 +161,33 @@ function generate(events: number, file: string): void {
   if (existsSync(file)) return;
   process.stderr.write(`generating ${events} events → ${file}\n`);
   const tmp = `${file}.part`;
-  const r = spawnSync(NODE, [join(ROOT, 'dist', 'bench', 'generate.js'), '--events', String(events), '--seed', '42', '--format', 'jsonl', '--out', tmp], { stdio: 'inherit' });
+  const r = spawnSync(
+    NODE,
+    [
+      join(ROOT, 'dist', 'bench', 'generate.js'),
+      '--events',
+      String(events),
+      '--seed',
+      '42',
+      '--format',
+      'jsonl',
+      '--out',
+      tmp,
+    ],
+    { stdio: 'inherit' },
+  );
   if (r.status !== 0) throw new Error('generator failed');
   spawnSync('mv', [tmp, file]);
 }
 
-function repeat(name: string, what: string, events: number, bytes: number, run: () => Measured, floorMs: number | null): Figure {
+function repeat(
+  name: string,
+  what: string,
+  events: number,
+  bytes: number,
+  run: () => Measured,
+  floorMs: number | null,
+): Figure {
   const ms: number[] = [];
   const rss: number[] = [];
   const cpu: number[] = [];
@@ -184,7 +217,10 @@ function repeat(name: string, what: string, events: number, bytes: number, run: 
 }
 
 function rawQuery(file: string, which: string, copies: number): number | null {
-  const r = spawnSync(NODE, [join(ROOT, 'dist', 'bench', 'duckdb-raw.js'), file, which, String(copies)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(NODE, [join(ROOT, 'dist', 'bench', 'duckdb-raw.js'), file, which, String(copies)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   if (r.status !== 0) {
     process.stderr.write(`  read_json ${which} failed: ${r.stderr.slice(-500)}\n`);
     return null;
@@ -203,7 +239,20 @@ async function buildQueryStore(storedEvents: number, base: number, baseFile: str
   // A store of the base events built for a smaller question is the same: start from a copy.
   const baseDb = join(OUT, `query-${base}.duckdb`);
   if (base < storedEvents && existsSync(baseDb)) copyFileSync(baseDb, tmp);
-  else timed(NODE, [SLEUTH, 'scan', baseFile, '--db', tmp, '--no-native', '--quiet', '--format', 'jsonl', '--output', '/dev/null']);
+  else
+    timed(NODE, [
+      SLEUTH,
+      'scan',
+      baseFile,
+      '--db',
+      tmp,
+      '--no-native',
+      '--quiet',
+      '--format',
+      'jsonl',
+      '--output',
+      '/dev/null',
+    ]);
   const copies = Math.ceil(storedEvents / base) - 1;
   if (copies > 0) {
     const { openStore } = await import('../src/store/open-store.js');
@@ -215,7 +264,9 @@ async function buildQueryStore(storedEvents: number, base: number, baseFile: str
       await store.query(
         `INSERT INTO events SELECT e.* REPLACE (e.audit_id || '-c' || r.k AS audit_id, e.seq + r.k * m.hi AS seq) FROM events e CROSS JOIN range(1, ${copies + 1}) r(k) CROSS JOIN (SELECT max(seq) AS hi FROM events) m`,
       );
-      await store.query("UPDATE meta SET value = (SELECT CAST(max(seq) AS VARCHAR) FROM events) WHERE key = 'checked_seq'");
+      await store.query(
+        "UPDATE meta SET value = (SELECT CAST(max(seq) AS VARCHAR) FROM events) WHERE key = 'checked_seq'",
+      );
       await store.query('CHECKPOINT');
     } finally {
       await store.close();
@@ -234,13 +285,27 @@ async function queryLatency(storedEvents: number, quick: boolean): Promise<Query
   const db = await buildQueryStore(storedEvents, base, baseFile);
   const copies = Math.ceil(storedEvents / base);
   const questions: Record<string, { insights: string; raw: string; jq: string[] }> = {
-    filter: { insights: 'fields auditID, verb | filter responseStatus.code = 403 | limit 10000', raw: 'filter', jq: ['-c', 'select(.responseStatus.code == 403) | {auditID, verb}'] },
+    filter: {
+      insights: 'fields auditID, verb | filter responseStatus.code = 403 | limit 10000',
+      raw: 'filter',
+      jq: ['-c', 'select(.responseStatus.code == 403) | {auditID, verb}'],
+    },
     'stats-by-bin': {
       insights: 'stats count(*) as n by bin(5m)',
       raw: 'bin',
-      jq: ['-n', 'reduce inputs as $e ({}; .[(($e.requestReceivedTimestamp | sub("\\\\.[0-9]+Z$"; "Z") | fromdateiso8601) / 300 | floor * 300 | tostring)] += 1)'],
+      jq: [
+        '-n',
+        'reduce inputs as $e ({}; .[(($e.requestReceivedTimestamp | sub("\\\\.[0-9]+Z$"; "Z") | fromdateiso8601) / 300 | floor * 300 | tostring)] += 1)',
+      ],
     },
-    'top-n': { insights: 'stats count(*) as n by user.username | sort n desc | limit 10', raw: 'topn', jq: ['-n', 'reduce inputs as $e ({}; .[$e.user.username // "null"] += 1) | to_entries | sort_by(-.value) | .[:10]'] },
+    'top-n': {
+      insights: 'stats count(*) as n by user.username | sort n desc | limit 10',
+      raw: 'topn',
+      jq: [
+        '-n',
+        'reduce inputs as $e ({}; .[$e.user.username // "null"] += 1) | to_entries | sort_by(-.value) | .[:10]',
+      ],
+    },
   };
   const haveJq = spawnSync('jq', ['--version']).status === 0;
   const store = await openStore(db, { readOnly: true });
@@ -287,7 +352,9 @@ async function queryLatency(storedEvents: number, quick: boolean): Promise<Query
         speedup: rawP50 === null ? null : Math.round((rawP50 / p50) * 10) / 10,
         jqMs,
       };
-      process.stderr.write(`  query ${q} @ ${storedEvents}: p50 ${f.storeP50} ms, p95 ${f.storeP95} ms, read_json ${f.rawP50 ?? '-'} ms, ×${f.speedup ?? '-'}, jq ${f.jqMs ?? '-'} ms\n`);
+      process.stderr.write(
+        `  query ${q} @ ${storedEvents}: p50 ${f.storeP50} ms, p95 ${f.storeP95} ms, read_json ${f.rawP50 ?? '-'} ms, ×${f.speedup ?? '-'}, jq ${f.jqMs ?? '-'} ms\n`,
+      );
       out.push(f);
     }
   } finally {
@@ -308,7 +375,18 @@ function rssGrowth(sizes: readonly number[]): RssFigure[] {
     for (let i = 0; i < RUNS; i++) {
       rmSync(db, { force: true });
       rmSync(`${db}.wal`, { force: true });
-      const m = timed(NODE, [SLEUTH, 'scan', file, '--db', db, '--quiet', '--format', 'jsonl', '--output', '/dev/null']);
+      const m = timed(NODE, [
+        SLEUTH,
+        'scan',
+        file,
+        '--db',
+        db,
+        '--quiet',
+        '--format',
+        'jsonl',
+        '--output',
+        '/dev/null',
+      ]);
       ms.push(m.ms);
       if (m.rssMb !== null) rss.push(m.rssMb);
     }
@@ -338,7 +416,10 @@ async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const resultsFile = join(ROOT, 'bench', quick ? 'results.quick.json' : 'results.json');
   const cpu = cpus();
-  const previous: Partial<Results> = opts.sections.size < SECTIONS.length && existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Partial<Results>) : {};
+  const previous: Partial<Results> =
+    opts.sections.size < SECTIONS.length && existsSync(resultsFile)
+      ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Partial<Results>)
+      : {};
   const results: Results = {
     machine: {
       cores: CORES,
@@ -364,7 +445,9 @@ async function main(): Promise<void> {
     generate(events, file);
     const bytes = statSync(file).size;
     results.file = { events, bytes };
-    process.stderr.write(`bench on ${file}: ${events} events, ${(bytes / 1e6).toFixed(1)} MB, ${RUNS} runs each, ${CORES} cores\n`);
+    process.stderr.write(
+      `bench on ${file}: ${events} events, ${(bytes / 1e6).toFixed(1)} MB, ${RUNS} runs each, ${CORES} cores\n`,
+    );
     results.figures = scans(file, events, bytes);
   }
   if (opts.sections.has('rss') && opts.rssEvents.length > 0) {
@@ -380,7 +463,9 @@ async function main(): Promise<void> {
     for (const q of opts.queryEvents) {
       try {
         const figures = await queryLatency(q, quick);
-        results.queries = [...results.queries.filter((x) => x.storedEvents !== q), ...figures].sort((a, b) => a.storedEvents - b.storedEvents);
+        results.queries = [...results.queries.filter((x) => x.storedEvents !== q), ...figures].sort(
+          (a, b) => a.storedEvents - b.storedEvents,
+        );
       } catch (e) {
         results.errors.push(`queries on ${q} events: ${(e as Error).message}`);
       }
@@ -396,14 +481,58 @@ async function main(): Promise<void> {
 
 function scans(file: string, events: number, bytes: number): Figure[] {
   const figures: Figure[] = [];
-  const floor = repeat('floor: read + JSON.parse', 'read the file, JSON.parse every line, one thread', events, bytes, () => timed(NODE, [join(ROOT, 'dist', 'bench', 'floor.js'), file]), null);
+  const floor = repeat(
+    'floor: read + JSON.parse',
+    'read the file, JSON.parse every line, one thread',
+    events,
+    bytes,
+    () => timed(NODE, [join(ROOT, 'dist', 'bench', 'floor.js'), file]),
+    null,
+  );
   figures.push(floor);
-  const scan = (extra: string[]) => () => timed(NODE, [SLEUTH, 'scan', file, '--quiet', '--format', 'jsonl', '--output', '/dev/null', ...extra]);
+  const scan = (extra: string[]) => () =>
+    timed(NODE, [SLEUTH, 'scan', file, '--quiet', '--format', 'jsonl', '--output', '/dev/null', ...extra]);
   const n = String(CORES);
-  figures.push(repeat('sleuth scan :memory: (default rules)', 'native catalogue, events stored in memory, default worker count', events, bytes, scan(['--db', ':memory:']), floor.ms));
-  figures.push(repeat('sleuth scan :memory:, 1 thread', '--workers 0', events, bytes, scan(['--db', ':memory:', '--workers', '0']), floor.ms));
-  figures.push(repeat(`sleuth scan :memory:, ${n} workers`, `--workers ${n}`, events, bytes, scan(['--db', ':memory:', '--workers', n]), floor.ms));
-  figures.push(repeat('sleuth scan :memory: (all rule packs)', 'native + Falco k8s_audit_rules.yaml + SigmaHQ', events, bytes, scan(['--db', ':memory:', '--falco-rules', 'builtin', '--sigma', 'builtin']), floor.ms));
+  figures.push(
+    repeat(
+      'sleuth scan :memory: (default rules)',
+      'native catalogue, events stored in memory, default worker count',
+      events,
+      bytes,
+      scan(['--db', ':memory:']),
+      floor.ms,
+    ),
+  );
+  figures.push(
+    repeat(
+      'sleuth scan :memory:, 1 thread',
+      '--workers 0',
+      events,
+      bytes,
+      scan(['--db', ':memory:', '--workers', '0']),
+      floor.ms,
+    ),
+  );
+  figures.push(
+    repeat(
+      `sleuth scan :memory:, ${n} workers`,
+      `--workers ${n}`,
+      events,
+      bytes,
+      scan(['--db', ':memory:', '--workers', n]),
+      floor.ms,
+    ),
+  );
+  figures.push(
+    repeat(
+      'sleuth scan :memory: (all rule packs)',
+      'native + Falco k8s_audit_rules.yaml + SigmaHQ',
+      events,
+      bytes,
+      scan(['--db', ':memory:', '--falco-rules', 'builtin', '--sigma', 'builtin']),
+      floor.ms,
+    ),
+  );
   const dbFile = join(OUT, 'scan.duckdb');
   figures.push(
     repeat(
@@ -419,23 +548,64 @@ function scans(file: string, events: number, bytes: number): Figure[] {
       floor.ms,
     ),
   );
-  figures.push(repeat('sleuth scan --no-store, 1 thread', 'native catalogue, nothing stored, --workers 0', events, bytes, scan(['--no-store', '--workers', '0']), floor.ms));
-  figures.push(repeat(`sleuth scan --no-store, ${n} workers`, `native catalogue, nothing stored, --workers ${n}`, events, bytes, scan(['--no-store', '--workers', n]), floor.ms));
+  figures.push(
+    repeat(
+      'sleuth scan --no-store, 1 thread',
+      'native catalogue, nothing stored, --workers 0',
+      events,
+      bytes,
+      scan(['--no-store', '--workers', '0']),
+      floor.ms,
+    ),
+  );
+  figures.push(
+    repeat(
+      `sleuth scan --no-store, ${n} workers`,
+      `native catalogue, nothing stored, --workers ${n}`,
+      events,
+      bytes,
+      scan(['--no-store', '--workers', n]),
+      floor.ms,
+    ),
+  );
   const jq = spawnSync('jq', ['--version'], { encoding: 'utf8' });
   if (jq.status === 0) {
-    const filter = 'select(.verb == "create" and .objectRef.resource == "pods" and ([.requestObject.spec.containers[]?.securityContext.privileged] | any))';
-    figures.push(repeat('peer: jq filter (privileged pod creates)', `jq -c '${filter}'`, events, bytes, () => timed('jq', ['-c', filter, file]), floor.ms));
+    const filter =
+      'select(.verb == "create" and .objectRef.resource == "pods" and ([.requestObject.spec.containers[]?.securityContext.privileged] | any))';
+    figures.push(
+      repeat(
+        'peer: jq filter (privileged pod creates)',
+        `jq -c '${filter}'`,
+        events,
+        bytes,
+        () => timed('jq', ['-c', filter, file]),
+        floor.ms,
+      ),
+    );
   } else {
     process.stderr.write('  notice: jq is not installed; skipping the jq peer (apt-get install jq)\n');
   }
-  figures.push(repeat('peer: DuckDB read_json group-by', 'SELECT verb, count(*) … GROUP BY verb on the raw file', events, bytes, () => timed(NODE, [join(ROOT, 'dist', 'bench', 'duckdb-raw.js'), file, 'groupby']), floor.ms));
+  figures.push(
+    repeat(
+      'peer: DuckDB read_json group-by',
+      'SELECT verb, count(*) … GROUP BY verb on the raw file',
+      events,
+      bytes,
+      () => timed(NODE, [join(ROOT, 'dist', 'bench', 'duckdb-raw.js'), file, 'groupby']),
+      floor.ms,
+    ),
+  );
   return figures;
 }
 
 function markdown(r: Results): string {
   const m = r.machine;
   const lines = [
-    `Machine: ${m['cores']} cores, ${m['cpu']}, ${m['memoryGb']} GiB, Node ${m['node']}, ${m['date']}. Measured: ${SECTIONS.filter((x) => r.measured[x] !== undefined).map((x) => `${x} ${r.measured[x]}`).join('; ')}.`,
+    `Machine: ${m['cores']} cores, ${m['cpu']}, ${m['memoryGb']} GiB, Node ${m['node']}, ${m['date']}. Measured: ${SECTIONS.filter(
+      (x) => r.measured[x] !== undefined,
+    )
+      .map((x) => `${x} ${r.measured[x]}`)
+      .join('; ')}.`,
     `Input: ${r.file.events.toLocaleString('en-US')} generated events, ${(r.file.bytes / 1e6).toFixed(1)} MB JSONL (seed 42); each figure the median of ${RUNS} runs. CPU = user + system over all threads.`,
     '',
     '| scenario | wall | CPU | events/s | MB/s | peak RSS | × floor |',
@@ -449,12 +619,17 @@ function markdown(r: Results): string {
   if (r.rss.length > 0) {
     lines.push(`| scan → DuckDB file, input | wall | peak RSS (median of ${RUNS}) | runs |`, '|---|---:|---:|---|');
     for (const x of r.rss) {
-      lines.push(`| ${x.events.toLocaleString('en-US')} events, ${x.mb} MB | ${(x.ms / 1000).toFixed(1)} s | ${x.rssMb ?? '?'} MB | ${x.runs === undefined ? '' : x.runs.map((v) => `${v} MB`).join(', ')} |`);
+      lines.push(
+        `| ${x.events.toLocaleString('en-US')} events, ${x.mb} MB | ${(x.ms / 1000).toFixed(1)} s | ${x.rssMb ?? '?'} MB | ${x.runs === undefined ? '' : x.runs.map((v) => `${v} MB`).join(', ')} |`,
+      );
     }
     lines.push('');
   }
   if (r.queries.length > 0) {
-    lines.push(`| query | stored events | p50 | p95 | read_json on raw file (runs) | speed-up | jq on raw file (median of ${RUNS}) |`, '|---|---:|---:|---:|---:|---:|---:|');
+    lines.push(
+      `| query | stored events | p50 | p95 | read_json on raw file (runs) | speed-up | jq on raw file (median of ${RUNS}) |`,
+      '|---|---:|---:|---:|---:|---:|---:|',
+    );
     for (const q of r.queries) {
       lines.push(
         `| ${q.question} | ${q.storedEvents.toLocaleString('en-US')} | ${q.storeP50} ms | ${q.storeP95} ms | ${q.rawP50 === null ? '-' : `${q.rawP50} ms (${q.rawRuns})`} | ${q.speedup === null ? '-' : `×${q.speedup}`} | ${q.jqMs === null || q.jqMs === undefined ? '-' : `${q.jqMs} ms`} |`,

@@ -7,7 +7,6 @@ import { fileOrigin, normalizeText } from '../src/normalize/normalize.js';
 import { STORY_ANON_IP, STORY_TOR_IP } from '../bench/generator-story.js';
 import { repoRoot } from '../src/util/repo-root.js';
 
-
 const EXAMPLES = join(repoRoot(), 'examples');
 
 function walk(dir: string): string[] {
@@ -37,12 +36,20 @@ test('examples: the CloudWatch export holds the same events and the intel lists 
   assert.equal(gz.length, 1);
   assert.match(gz[0]!, /cloudwatch-export\/[0-9a-f-]{36}\/kube-apiserver-audit-[0-9a-f]{32}\/000000\.gz$/);
   const exported = gunzipSync(readFileSync(gz[0]!)).toString('utf8').slice(0, -1).split('\n');
-  assert.deepEqual(exported.map((l) => l.slice(l.indexOf(' ') + 1)), jsonl);
-  const tor = readFileSync(join(EXAMPLES, 'intel', 'tor-exit-nodes.txt'), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
-  const bad = readFileSync(join(EXAMPLES, 'intel', 'malicious-ips.txt'), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  assert.deepEqual(
+    exported.map((l) => l.slice(l.indexOf(' ') + 1)),
+    jsonl,
+  );
+  const tor = readFileSync(join(EXAMPLES, 'intel', 'tor-exit-nodes.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  const bad = readFileSync(join(EXAMPLES, 'intel', 'malicious-ips.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'));
   assert.ok(tor.includes(STORY_TOR_IP));
   assert.ok(bad.includes(STORY_ANON_IP));
-  for (const entry of [...tor, ...bad]) assert.match(entry, /^(198\.51\.100\.\d+|203\.0\.113\.\d+(\/\d+)?|2001:db8:[0-9a-f:]*(\/\d+)?)$/);
+  for (const entry of [...tor, ...bad])
+    assert.match(entry, /^(198\.51\.100\.\d+|203\.0\.113\.\d+(\/\d+)?|2001:db8:[0-9a-f:]*(\/\d+)?)$/);
   const total = walk(EXAMPLES).reduce((n, p) => n + statSync(p).size, 0);
   assert.ok(total < 3 * 1024 * 1024, `examples/ is ${total} bytes`);
 });

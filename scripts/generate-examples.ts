@@ -10,7 +10,16 @@ import { join } from 'node:path';
 import { MALICIOUS_IPS, TOR_EXIT_IPS } from '../bench/generator-attacks.js';
 import { generateAuditEvents, parseStart, TrafficModel, type GeneratedEvent } from '../bench/generator.js';
 import { Rng } from '../bench/generator-prng.js';
-import { attackStory, storyEvents, STORY_ANON_IP, STORY_BINDING, STORY_DAEMONSET, STORY_IDENTITY, STORY_TOR_IP, type StoryStep } from '../bench/generator-story.js';
+import {
+  attackStory,
+  storyEvents,
+  STORY_ANON_IP,
+  STORY_BINDING,
+  STORY_DAEMONSET,
+  STORY_IDENTITY,
+  STORY_TOR_IP,
+  type StoryStep,
+} from '../bench/generator-story.js';
 import { writeEvents } from '../bench/generator-writers.js';
 import { repoRoot } from '../src/util/repo-root.js';
 
@@ -20,7 +29,6 @@ const START = '2024-06-03T08:00:00Z';
 const STORY_START = '2024-06-03T08:21:04Z';
 // A sampled view of a small cluster: slow enough that 2,000 events span the ~27-minute story.
 const REQUESTS_PER_SECOND = 0.45;
-
 
 /** Merge two time-ordered lists; on equal times the benign event comes first. */
 function merge(a: readonly GeneratedEvent[], b: readonly GeneratedEvent[]): GeneratedEvent[] {
@@ -43,7 +51,15 @@ function clock(startMicros: number, at: number): string {
   return new Date(Math.floor(startMicros / 1000) + Math.round(at * 1000)).toISOString().slice(11, 19);
 }
 
-function readme(steps: readonly StoryStep[], storyStart: number, benign: number, story: readonly GeneratedEvent[], taskId: string, logStream: string, cluster: string): string {
+function readme(
+  steps: readonly StoryStep[],
+  storyStart: number,
+  benign: number,
+  story: readonly GeneratedEvent[],
+  taskId: string,
+  logStream: string,
+  cluster: string,
+): string {
   const rows = steps
     // The controller's follow-on pod creations collapse into one row.
     .filter((s, i, all) => s.attack !== null || all.findIndex((x) => x.attack === null) === i)
@@ -120,7 +136,15 @@ async function main(): Promise<void> {
   const dir = join(root, 'examples');
   const model = new TrafficModel(SEED);
   const cluster = model.cluster;
-  const benign = [...generateAuditEvents({ seed: SEED, events: BENIGN_EVENTS, attackRate: 0, start: START, requestsPerSecond: REQUESTS_PER_SECOND })];
+  const benign = [
+    ...generateAuditEvents({
+      seed: SEED,
+      events: BENIGN_EVENTS,
+      attackRate: 0,
+      start: START,
+      requestsPerSecond: REQUESTS_PER_SECOND,
+    }),
+  ];
   const steps = attackStory(model, SEED);
   const storyStart = parseStart(STORY_START);
   const story = storyEvents(model, steps, storyStart);
@@ -134,8 +158,16 @@ async function main(): Promise<void> {
   mkdirSync(join(exportDir, taskId, cluster.logStream), { recursive: true });
   mkdirSync(join(dir, 'intel'), { recursive: true });
 
-  await writeEvents(all, createWriteStream(join(dir, 'audit-sample.jsonl')), { format: 'jsonl', logStream: cluster.logStream, seed: SEED });
-  await writeEvents(all, createWriteStream(join(exportDir, taskId, cluster.logStream, '000000.gz')), { format: 'cw-export', logStream: cluster.logStream, seed: SEED });
+  await writeEvents(all, createWriteStream(join(dir, 'audit-sample.jsonl')), {
+    format: 'jsonl',
+    logStream: cluster.logStream,
+    seed: SEED,
+  });
+  await writeEvents(all, createWriteStream(join(exportDir, taskId, cluster.logStream, '000000.gz')), {
+    format: 'cw-export',
+    logStream: cluster.logStream,
+    seed: SEED,
+  });
 
   const filler4 = (prefix: string, n: number, avoid: readonly string[]): string[] => {
     const out: string[] = [];
@@ -148,13 +180,24 @@ async function main(): Promise<void> {
   const flaggedAll = [...TOR_EXIT_IPS, ...MALICIOUS_IPS];
   writeFileSync(
     join(dir, 'intel', 'tor-exit-nodes.txt'),
-    ipList('Tor exit nodes', TOR_EXIT_IPS, [...filler4('198.51.100', 21, flaggedAll), '2001:db8:e417::1', '2001:db8:e417::2b']),
+    ipList('Tor exit nodes', TOR_EXIT_IPS, [
+      ...filler4('198.51.100', 21, flaggedAll),
+      '2001:db8:e417::1',
+      '2001:db8:e417::2b',
+    ]),
   );
   writeFileSync(
     join(dir, 'intel', 'malicious-ips.txt'),
-    ipList('Known malicious IP addresses', MALICIOUS_IPS, [...filler4('203.0.113', 17, flaggedAll), '203.0.113.240/29', '2001:db8:bad::/48']),
+    ipList('Known malicious IP addresses', MALICIOUS_IPS, [
+      ...filler4('203.0.113', 17, flaggedAll),
+      '203.0.113.240/29',
+      '2001:db8:bad::/48',
+    ]),
   );
-  writeFileSync(join(dir, 'README.md'), readme(steps, storyStart, benign.length, story, taskId, cluster.logStream, cluster.name));
+  writeFileSync(
+    join(dir, 'README.md'),
+    readme(steps, storyStart, benign.length, story, taskId, cluster.logStream, cluster.name),
+  );
   process.stderr.write(`examples: ${all.length} events (${story.length} from the attack story) → ${dir}\n`);
 }
 

@@ -18,7 +18,9 @@ for (const s of SCENARIOS) {
       const b = want.split('\n');
       let i = 0;
       while (i < a.length && a[i] === b[i]) i++;
-      assert.fail(`${s.name} differs from ${path} at line ${i + 1}:\n  got:  ${a[i] ?? '<end>'}\n  want: ${b[i] ?? '<end>'}`);
+      assert.fail(
+        `${s.name} differs from ${path} at line ${i + 1}:\n  got:  ${a[i] ?? '<end>'}\n  want: ${b[i] ?? '<end>'}`,
+      );
     }
   });
 }

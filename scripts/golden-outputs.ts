@@ -29,38 +29,108 @@ export interface GoldenScenario {
 
 const INTEL = ['--tor-exits', 'examples/intel/tor-exit-nodes.txt', '--threat-feed', 'examples/intel/malicious-ips.txt'];
 const ALL_PACKS = ['--falco-rules', 'builtin', '--sigma', 'builtin', ...INTEL];
-const EXAMPLES_STORE = ['scan', 'examples', '--db', '<TMP>/s.duckdb', ...ALL_PACKS, '--format', 'jsonl', '--output', '<TMP>/f.jsonl'];
+const EXAMPLES_STORE = [
+  'scan',
+  'examples',
+  '--db',
+  '<TMP>/s.duckdb',
+  ...ALL_PACKS,
+  '--format',
+  'jsonl',
+  '--output',
+  '<TMP>/f.jsonl',
+];
 
 export const SCENARIOS: readonly GoldenScenario[] = [
   { name: 'demo', argv: ['demo', '--db', '<TMP>/demo.duckdb'] },
-  { name: 'scan-examples-all-packs', argv: ['scan', 'examples', '--db', ':memory:', ...ALL_PACKS, '--format', 'jsonl'] },
-  { name: 'scan-examples-falco-all-match', argv: ['scan', 'examples', '--no-store', '--no-native', '--falco-rules', 'builtin', '--falco-match', 'all', '--format', 'jsonl'] },
-  { name: 'scan-examples-guardduty', argv: ['scan', 'examples', '--db', ':memory:', ...ALL_PACKS, '--format', 'guardduty'] },
+  {
+    name: 'scan-examples-all-packs',
+    argv: ['scan', 'examples', '--db', ':memory:', ...ALL_PACKS, '--format', 'jsonl'],
+  },
+  {
+    name: 'scan-examples-falco-all-match',
+    argv: [
+      'scan',
+      'examples',
+      '--no-store',
+      '--no-native',
+      '--falco-rules',
+      'builtin',
+      '--falco-match',
+      'all',
+      '--format',
+      'jsonl',
+    ],
+  },
+  {
+    name: 'scan-examples-guardduty',
+    argv: ['scan', 'examples', '--db', ':memory:', ...ALL_PACKS, '--format', 'guardduty'],
+  },
   { name: 'scan-examples-asff', argv: ['scan', 'examples', '--db', ':memory:', ...INTEL, '--format', 'asff'] },
   { name: 'scan-examples-ocsf', argv: ['scan', 'examples', '--db', ':memory:', ...INTEL, '--format', 'ocsf'] },
-  { name: 'scan-examples-table', argv: ['scan', 'examples/audit-sample.jsonl', '--db', ':memory:', ...INTEL, '--format', 'table'] },
-  { name: 'scan-examples-workers', argv: ['scan', 'examples', '--no-store', ...ALL_PACKS, '--workers', '2', '--format', 'jsonl'] },
+  {
+    name: 'scan-examples-table',
+    argv: ['scan', 'examples/audit-sample.jsonl', '--db', ':memory:', ...INTEL, '--format', 'table'],
+  },
+  {
+    name: 'scan-examples-workers',
+    argv: ['scan', 'examples', '--no-store', ...ALL_PACKS, '--workers', '2', '--format', 'jsonl'],
+  },
   {
     name: 'query-insights',
     setup: [EXAMPLES_STORE],
-    argv: ['query', '--db', '<TMP>/s.duckdb', '--format', 'json', 'fields @timestamp, user.username, verb, objectRef.resource, responseStatus.code | filter verb in ["create","delete"] and responseStatus.code >= 200 | sort @timestamp asc | limit 40'],
+    argv: [
+      'query',
+      '--db',
+      '<TMP>/s.duckdb',
+      '--format',
+      'json',
+      'fields @timestamp, user.username, verb, objectRef.resource, responseStatus.code | filter verb in ["create","delete"] and responseStatus.code >= 200 | sort @timestamp asc | limit 40',
+    ],
   },
   {
     name: 'query-insights-stats',
     setup: [EXAMPLES_STORE],
-    argv: ['query', '--db', '<TMP>/s.duckdb', '--format', 'csv', 'stats count(*) as n, count_distinct(sourceIPs.0) as ips by bin(5m) as t, user.username | sort t asc, user.username asc | limit 30'],
+    argv: [
+      'query',
+      '--db',
+      '<TMP>/s.duckdb',
+      '--format',
+      'csv',
+      'stats count(*) as n, count_distinct(sourceIPs.0) as ips by bin(5m) as t, user.username | sort t asc, user.username asc | limit 30',
+    ],
   },
   {
     name: 'query-sql-findings',
     setup: [EXAMPLES_STORE],
-    argv: ['query', '--db', '<TMP>/s.duckdb', '--format', 'jsonl', '--sql', 'SELECT id, type, engine, count, first_seen, last_seen FROM findings ORDER BY id'],
+    argv: [
+      'query',
+      '--db',
+      '<TMP>/s.duckdb',
+      '--format',
+      'jsonl',
+      '--sql',
+      'SELECT id, type, engine, count, first_seen, last_seen FROM findings ORDER BY id',
+    ],
   },
-  { name: 'hunt-sigma-builtin', setup: [EXAMPLES_STORE], argv: ['rules', 'hunt', '--db', '<TMP>/s.duckdb', '--sigma', 'builtin'] },
+  {
+    name: 'hunt-sigma-builtin',
+    setup: [EXAMPLES_STORE],
+    argv: ['rules', 'hunt', '--db', '<TMP>/s.duckdb', '--sigma', 'builtin'],
+  },
   { name: 'rules-list', argv: ['rules', 'list', '--falco-rules', 'builtin', '--sigma', 'builtin', '--format', 'json'] },
   {
     name: 'scan-dataset-hkerma',
     needsCorpus: true,
-    argv: ['scan', join(DATASETS, 'hkerma-kubernetes-event-dataset', 'audit-logs.reconstructed.jsonl'), '--db', ':memory:', ...ALL_PACKS, '--format', 'jsonl'],
+    argv: [
+      'scan',
+      join(DATASETS, 'hkerma-kubernetes-event-dataset', 'audit-logs.reconstructed.jsonl'),
+      '--db',
+      ':memory:',
+      ...ALL_PACKS,
+      '--format',
+      'jsonl',
+    ],
   },
   {
     name: 'scan-dataset-audit2rbac',

@@ -20,14 +20,14 @@ const files = [];
     else if (name.endsWith('.test.js')) files.push(p);
   }
 })(dist);
-let chosen = files
-  .filter((f) => filters.length === 0 || filters.some((s) => relative(dist, f).includes(s)))
-  .sort();
+let chosen = files.filter((f) => filters.length === 0 || filters.some((s) => relative(dist, f).includes(s))).sort();
 const corpus = existsSync(join(root, '..', 'shared', 'corpus'));
 if (!corpus) {
   const needs = chosen.filter((f) => readFileSync(f, 'utf8').includes('@needs-shared-corpus'));
   if (needs.length > 0) {
-    console.error(`notice: ../shared/corpus is not beside this checkout; skipping ${needs.length} test file(s) that read it:`);
+    console.error(
+      `notice: ../shared/corpus is not beside this checkout; skipping ${needs.length} test file(s) that read it:`,
+    );
     for (const f of needs) console.error(`  ${relative(dist, f)}`);
     chosen = chosen.filter((f) => !needs.includes(f));
   }

@@ -12,7 +12,10 @@ export function parseCommandArgs<O extends OptionSpec>(
   command: string,
   argv: readonly string[],
   options: O,
-): { values: ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>['values']; positionals: string[] } {
+): {
+  values: ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>['values'];
+  positionals: string[];
+} {
   try {
     const r = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
     return { values: r.values, positionals: r.positionals };
@@ -30,14 +33,11 @@ export function parseTimeArg(name: string, s: string, now = Date.now()): Date {
   // Audit logs are in UTC; a time written without a zone is read as UTC, not local time.
   const zoned = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(s) ? `${s}Z` : s;
   const t = Date.parse(zoned);
-  if (Number.isNaN(t)) throw new UsageError(`${name}: cannot read "${terminalSafe(s)}" as a time; use ISO-8601 (2024-05-01T10:00:00Z), epoch milliseconds, or a duration like 15m, 2h, 7d`);
+  if (Number.isNaN(t))
+    throw new UsageError(
+      `${name}: cannot read "${terminalSafe(s)}" as a time; use ISO-8601 (2024-05-01T10:00:00Z), epoch milliseconds, or a duration like 15m, 2h, 7d`,
+    );
   return new Date(t);
-}
-
-export function parseDurationArg(name: string, s: string): number {
-  const m = /^(\d+)([smhdw])$/.exec(s);
-  if (!m) throw new UsageError(`${name}: cannot read "${terminalSafe(s)}" as a duration; use e.g. 30s, 15m, 2h, 7d`);
-  return durationMs(Number(m[1]), m[2]!);
 }
 
 function durationMs(n: number, unit: string): number {

@@ -19,7 +19,29 @@ function repoRoot(): string {
   return dir;
 }
 
-const SCAN = ['--db', '--no-store', '--cluster', '--no-native', '--falco-rules', '--falco-match', '--sigma', '--sigma-mapping', '--intel', '--threat-feed', '--tor-exits', '--suppress', '--format', '--output', '--show-suppressed', '--workers', '--aws-account-id', '--aws-region', '--aws-partition', '--quiet', '--help'];
+const SCAN = [
+  '--db',
+  '--no-store',
+  '--cluster',
+  '--no-native',
+  '--falco-rules',
+  '--falco-match',
+  '--sigma',
+  '--sigma-mapping',
+  '--intel',
+  '--threat-feed',
+  '--tor-exits',
+  '--suppress',
+  '--format',
+  '--output',
+  '--show-suppressed',
+  '--workers',
+  '--aws-account-id',
+  '--aws-region',
+  '--aws-partition',
+  '--quiet',
+  '--help',
+];
 const QUERY = ['--db', '--file', '--start', '--end', '--since', '--format', '--sql', '--explain', '--help'];
 const RULES = ['--falco-rules', '--sigma', '--format', '--db', '--sigma-mapping', '--all-stages'];
 const DEMO = ['--db', '--help'];

@@ -10,7 +10,3 @@ export interface Command {
   /** Returns the process exit code. */
   run(argv: readonly string[], io: CliIo): Promise<number>;
 }
-
-export function wantsHelp(argv: readonly string[]): boolean {
-  return argv.includes('--help') || argv.includes('-h');
-}

@@ -33,28 +33,74 @@ Options:
     if (positionals.length > 0) throw new UsageError('demo: takes no arguments; see `sleuth demo --help`');
     const db = values.db ?? DEMO_DB;
     const sample = join(EXAMPLES_DIR, 'audit-sample.jsonl');
-    if (!existsSync(sample)) throw new UsageError(`demo: the sample logs are missing (${sample}); run it from a full checkout`);
+    if (!existsSync(sample))
+      throw new UsageError(`demo: the sample logs are missing (${sample}); run it from a full checkout`);
     for (const f of [db, `${db}.wal`]) rmSync(f, { force: true });
-    const intel = ['--tor-exits', join(EXAMPLES_DIR, 'intel', 'tor-exit-nodes.txt'), '--threat-feed', join(EXAMPLES_DIR, 'intel', 'malicious-ips.txt')];
-    io.stdout.write(`== 1. The built-in GuardDuty-equivalent catalogue, with the sample threat lists ==\n$ sleuth scan ${sample} --db ${db} --cluster demo ${intel.join(' ')}\n\n`);
+    const intel = [
+      '--tor-exits',
+      join(EXAMPLES_DIR, 'intel', 'tor-exit-nodes.txt'),
+      '--threat-feed',
+      join(EXAMPLES_DIR, 'intel', 'malicious-ips.txt'),
+    ];
+    io.stdout.write(
+      `== 1. The built-in GuardDuty-equivalent catalogue, with the sample threat lists ==\n$ sleuth scan ${sample} --db ${db} --cluster demo ${intel.join(' ')}\n\n`,
+    );
     let code = await scanCommand.run([sample, '--db', db, '--cluster', 'demo', ...intel, '--format', 'table'], io);
     if (code !== 0) return code;
     const findingsFile = db.replace(/\.duckdb$/, '') + '-falco-sigma.jsonl';
-    io.stdout.write(`\n== 2. Falco's k8s audit rules and SigmaHQ's Kubernetes rules, unmodified, on the same events ==\n$ sleuth scan ${sample} --db ${db} --cluster demo --no-native --falco-rules builtin --sigma builtin --output ${findingsFile}\n`);
+    io.stdout.write(
+      `\n== 2. Falco's k8s audit rules and SigmaHQ's Kubernetes rules, unmodified, on the same events ==\n$ sleuth scan ${sample} --db ${db} --cluster demo --no-native --falco-rules builtin --sigma builtin --output ${findingsFile}\n`,
+    );
     io.stdout.write('(the events are already stored: the second scan stores no duplicates)\n\n');
-    code = await scanCommand.run([sample, '--db', db, '--cluster', 'demo', '--no-native', '--falco-rules', 'builtin', '--sigma', 'builtin', '--format', 'jsonl', '--output', findingsFile], io);
+    code = await scanCommand.run(
+      [
+        sample,
+        '--db',
+        db,
+        '--cluster',
+        'demo',
+        '--no-native',
+        '--falco-rules',
+        'builtin',
+        '--sigma',
+        'builtin',
+        '--format',
+        'jsonl',
+        '--output',
+        findingsFile,
+      ],
+      io,
+    );
     if (code !== 0) return code;
     const queries: [string, string[]][] = [
-      ['Findings by engine and type', ['--sql', "SELECT engine, type, count(*) AS findings, sum(count) AS events, max(severity_label) AS severity FROM findings GROUP BY engine, type ORDER BY engine, events DESC, type LIMIT 25"]],
-      ['Who called the API most (Logs Insights)', ['stats count(*) as calls by user.username | sort calls desc | limit 8']],
-      ['What the Tor exit node did (Logs Insights)', ['fields @timestamp, user.username, verb, objectRef.resource, objectRef.name, responseStatus.code | filter sourceIPs.0 = "198.51.100.23" | sort @timestamp asc | limit 20']],
+      [
+        'Findings by engine and type',
+        [
+          '--sql',
+          'SELECT engine, type, count(*) AS findings, sum(count) AS events, max(severity_label) AS severity FROM findings GROUP BY engine, type ORDER BY engine, events DESC, type LIMIT 25',
+        ],
+      ],
+      [
+        'Who called the API most (Logs Insights)',
+        ['stats count(*) as calls by user.username | sort calls desc | limit 8'],
+      ],
+      [
+        'What the Tor exit node did (Logs Insights)',
+        [
+          'fields @timestamp, user.username, verb, objectRef.resource, objectRef.name, responseStatus.code | filter sourceIPs.0 = "198.51.100.23" | sort @timestamp asc | limit 20',
+        ],
+      ],
     ];
     for (const [title, args] of queries) {
-      io.stdout.write(`\n== ${title} ==\n$ sleuth query --db ${db} ${args.map((a) => (a.startsWith('--') ? a : `'${a}'`)).join(' ')}\n\n`);
+      io.stdout.write(
+        `\n== ${title} ==\n$ sleuth query --db ${db} ${args.map((a) => (a.startsWith('--') ? a : `'${a}'`)).join(' ')}\n\n`,
+      );
       const qc = await queryCommand.run(['--db', db, '--format', 'table', ...args], io);
       if (qc !== 0) return qc;
     }
-    io.stdout.write(`\nThe events and findings are in ${db}; Falco and Sigma findings also in ${findingsFile}. Try:\n  npx sleuth query --db ${db} 'filter user.username = "ops-deploy" | stats count(*) by verb, objectRef.resource'\n  npx sleuth rules hunt --db ${db} --sigma builtin\n  npx sleuth scan --help\n`);
+    io.stdout.write(
+      `\nThe events and findings are in ${db}; Falco and Sigma findings also in ${findingsFile}. Try:\n  npx sleuth query --db ${db} 'filter user.username = "ops-deploy" | stats count(*) by verb, objectRef.resource'\n  npx sleuth rules hunt --db ${db} --sigma builtin\n  npx sleuth scan --help\n`,
+    );
     return 0;
   },
 };

@@ -67,7 +67,8 @@ export const readDetectionFlags = {
   options: OPTIONS,
   read(v: FlagValues): DetectionFlags {
     const match = v['falco-match'] ?? 'first';
-    if (match !== 'first' && match !== 'all') throw new UsageError(`--falco-match must be first or all; got "${terminalSafe(match)}"`);
+    if (match !== 'first' && match !== 'all')
+      throw new UsageError(`--falco-match must be first or all; got "${terminalSafe(match)}"`);
     return {
       native: v['no-native'] !== true,
       falcoRules: (v['falco-rules'] ?? []).map((f) => (f === 'builtin' ? BUILTIN_FALCO_RULES : f)),
@@ -106,13 +107,17 @@ export async function buildDetectionSetup(flags: DetectionFlags, io: CliIo): Pro
       ...(flags.threatFeeds.length > 0 ? { malicious: [...flags.threatFeeds] } : {}),
     });
     // Threat-list line problems are warnings: one bad line must not discard a whole feed.
-    for (const p of intel.errors.slice(0, 5)) io.stderr.write(`sleuth: ${terminalSafe(formatProblem({ ...p, severity: 'warning' }))}\n`);
-    if (intel.errors.length > 5) io.stderr.write(`sleuth: … and ${intel.errors.length - 5} more threat-list lines skipped\n`);
+    for (const p of intel.errors.slice(0, 5))
+      io.stderr.write(`sleuth: ${terminalSafe(formatProblem({ ...p, severity: 'warning' }))}\n`);
+    if (intel.errors.length > 5)
+      io.stderr.write(`sleuth: … and ${intel.errors.length - 5} more threat-list lines skipped\n`);
     const natives = nativeDetectors({ intel: intel.value });
     units.push(...natives);
     parts.push(`${natives.length} native`);
   } else if (flags.intel.length > 0 || flags.threatFeeds.length > 0 || flags.torExits !== undefined) {
-    throw new UsageError('--intel, --threat-feed and --tor-exits feed the native catalogue; drop --no-native to use them');
+    throw new UsageError(
+      '--intel, --threat-feed and --tor-exits feed the native catalogue; drop --no-native to use them',
+    );
   }
 
   if (flags.falcoRules.length > 0) {
@@ -125,21 +130,30 @@ export async function buildDetectionSetup(flags: DetectionFlags, io: CliIo): Pro
   }
 
   if (flags.sigma.length > 0) {
-    const r = loadSigmaRules(flags.sigma, flags.sigmaMapping !== undefined ? { fieldMappingFile: flags.sigmaMapping } : {});
+    const r = loadSigmaRules(
+      flags.sigma,
+      flags.sigmaMapping !== undefined ? { fieldMappingFile: flags.sigmaMapping } : {},
+    );
     sort(r.problems);
     units.push(...r.detectors);
-    parts.push(`${r.detectors.length} Sigma${r.skipped.length > 0 ? ` (${r.skipped.length} skipped: not kubernetes/audit)` : ''}`);
+    parts.push(
+      `${r.detectors.length} Sigma${r.skipped.length > 0 ? ` (${r.skipped.length} skipped: not kubernetes/audit)` : ''}`,
+    );
   }
 
   // Warnings (rules that can never match as written, threat-list lines skipped) are for the
   // rule author: one line here, every detail from `sleuth rules lint`.
   if (warnings.length > 0) {
     const files = [...new Set(warnings.map((w) => w.file).filter((f): f is string => f !== undefined))];
-    io.stderr.write(`sleuth: ${warnings.length} warning(s) in ${files.length} rule file(s); run \`sleuth rules lint${files.length <= 3 ? ' ' + files.map((f) => terminalSafe(f)).join(' ') : ' FILE…'}\` for details\n`);
+    io.stderr.write(
+      `sleuth: ${warnings.length} warning(s) in ${files.length} rule file(s); run \`sleuth rules lint${files.length <= 3 ? ' ' + files.map((f) => terminalSafe(f)).join(' ') : ' FILE…'}\` for details\n`,
+    );
   }
   if (errors.length > 0) {
     const shown = errors.slice(0, 50).map((p) => `  ${terminalSafe(formatProblem(p))}`);
-    throw new UsageError(`rules could not be loaded (${errors.length} error(s)):\n${shown.join('\n')}${errors.length > 50 ? `\n  … and ${errors.length - 50} more` : ''}\nFix them, or check with \`sleuth rules lint FILE…\`.`);
+    throw new UsageError(
+      `rules could not be loaded (${errors.length} error(s)):\n${shown.join('\n')}${errors.length > 50 ? `\n  … and ${errors.length - 50} more` : ''}\nFix them, or check with \`sleuth rules lint FILE…\`.`,
+    );
   }
   if (units.length === 0) parts.push('none (--no-native: store only)');
 

@@ -12,7 +12,3 @@ export interface CliIo {
 export function processIo(): CliIo {
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
 }
-
-export function write(stream: NodeJS.WritableStream, text: string): void {
-  stream.write(text);
-}

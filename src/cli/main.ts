@@ -41,7 +41,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   }
   const cmd = COMMANDS.find((c) => c.name === name);
   try {
-    if (cmd === undefined) throw new UsageError(`unknown command "${terminalSafe(name)}". Commands: ${COMMANDS.map((c) => c.name).join(', ')}. See \`sleuth --help\`.`);
+    if (cmd === undefined)
+      throw new UsageError(
+        `unknown command "${terminalSafe(name)}". Commands: ${COMMANDS.map((c) => c.name).join(', ')}. See \`sleuth --help\`.`,
+      );
     if (rest.includes('--help') || rest.includes('-h')) {
       io.stdout.write(cmd.help);
       return 0;

@@ -7,24 +7,51 @@ import { renderTable } from './table.js';
 export const ROW_FORMATS = ['table', 'json', 'jsonl', 'csv'] as const;
 export type RowFormat = (typeof ROW_FORMATS)[number];
 
-export function renderRows(columns: readonly string[], rows: readonly Record<string, unknown>[], format: RowFormat): string {
+export function renderRows(
+  columns: readonly string[],
+  rows: readonly Record<string, unknown>[],
+  format: RowFormat,
+): string {
   switch (format) {
     case 'json':
-      return JSON.stringify(rows.map((r) => pick(columns, r)), null, 2) + '\n';
+      return (
+        JSON.stringify(
+          rows.map((r) => pick(columns, r)),
+          null,
+          2,
+        ) + '\n'
+      );
     case 'jsonl':
       return rows.map((r) => JSON.stringify(pick(columns, r))).join('\n') + (rows.length > 0 ? '\n' : '');
     case 'csv':
       // Headers are column names we chose or the query's own; only values come from logs.
-      return [columns.map((c) => csvQuote(c)).join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
+      return (
+        [
+          columns.map((c) => csvQuote(c)).join(','),
+          ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(',')),
+        ].join('\n') + '\n'
+      );
     case 'table':
-      return rows.length === 0 ? 'No rows.\n' : renderTable(columns, rows.map((r) => columns.map((c) => r[c])), { maxCell: 80 });
+      return rows.length === 0
+        ? 'No rows.\n'
+        : renderTable(
+            columns,
+            rows.map((r) => columns.map((c) => r[c])),
+            { maxCell: 80 },
+          );
   }
 }
 
 function pick(columns: readonly string[], r: Record<string, unknown>): Record<string, unknown> {
   const o: Record<string, unknown> = {};
   // defineProperty, not assignment: a column named __proto__ must stay a column.
-  for (const c of columns) Object.defineProperty(o, c, { value: Object.hasOwn(r, c) ? (r[c] ?? null) : null, enumerable: true, writable: true, configurable: true });
+  for (const c of columns)
+    Object.defineProperty(o, c, {
+      value: Object.hasOwn(r, c) ? (r[c] ?? null) : null,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   return o;
 }
 

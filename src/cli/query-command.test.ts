@@ -30,8 +30,18 @@ const events: SampleEvent[] = readFileSync(SAMPLE, 'utf8')
   .split('\n')
   .filter((l) => l.trim() !== '')
   .map((l) => {
-    const e = JSON.parse(l) as { requestReceivedTimestamp: string; user: { username: string }; verb: string; responseStatus?: { code?: number } };
-    return { time: Date.parse(e.requestReceivedTimestamp), username: e.user.username, verb: e.verb, code: e.responseStatus?.code ?? null };
+    const e = JSON.parse(l) as {
+      requestReceivedTimestamp: string;
+      user: { username: string };
+      verb: string;
+      responseStatus?: { code?: number };
+    };
+    return {
+      time: Date.parse(e.requestReceivedTimestamp),
+      username: e.user.username,
+      verb: e.verb,
+      code: e.responseStatus?.code ?? null,
+    };
   });
 
 async function sleuth(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -51,7 +61,10 @@ async function json(args: string[], db = DB): Promise<Record<string, unknown>[]>
 }
 
 before(async () => {
-  for (const [input, db] of [[SAMPLE, DB], [CW_EXPORT, CW_DB]] as const) {
+  for (const [input, db] of [
+    [SAMPLE, DB],
+    [CW_EXPORT, CW_DB],
+  ] as const) {
     const r = await sleuth(['scan', input, '--db', db, '--format', 'jsonl', '--quiet']);
     assert.equal(r.code, 0, r.err);
   }
@@ -65,14 +78,23 @@ test('--format json: an array of row objects keyed by CloudWatch column names, a
   assert.ok(want.length >= 2);
   assert.equal(new Set(want.map((e) => e.time)).size, want.length, 'sample times must be distinct for a stable order');
   const rows = await json([FORBIDDEN_QUERY]);
-  assert.deepEqual(rows, want.map((e) => ({ 'user.username': e.username, verb: e.verb, 'responseStatus.code': 403 })));
+  assert.deepEqual(
+    rows,
+    want.map((e) => ({ 'user.username': e.username, verb: e.verb, 'responseStatus.code': 403 })),
+  );
 
   const counts = new Map<string, number>();
   for (const e of events) counts.set(e.verb, (counts.get(e.verb) ?? 0) + 1);
   const stats = await json(['stats count(*) as n by verb | sort n desc']);
-  assert.deepEqual(stats.map((r) => JSON.stringify(r)).sort(), [...counts].map(([verb, n]) => JSON.stringify({ verb, n })).sort());
+  assert.deepEqual(
+    stats.map((r) => JSON.stringify(r)).sort(),
+    [...counts].map(([verb, n]) => JSON.stringify({ verb, n })).sort(),
+  );
   const ns = stats.map((r) => r['n'] as number);
-  assert.deepEqual(ns, [...ns].sort((a, b) => b - a));
+  assert.deepEqual(
+    ns,
+    [...ns].sort((a, b) => b - a),
+  );
   // Unaliased aggregates are named by their text, as CloudWatch shows them.
   assert.deepEqual(await json(['stats count(*)']), [{ 'count(*)': events.length }]);
 });
@@ -82,18 +104,27 @@ test('--format jsonl, csv and table print the same rows', async () => {
   const jsonl = await query(['--format', 'jsonl', FORBIDDEN_QUERY]);
   assert.equal(jsonl.code, 0, jsonl.err);
   assert.deepEqual(
-    jsonl.out.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown),
+    jsonl.out
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown),
     want.map((e) => ({ 'user.username': e.username, verb: e.verb, 'responseStatus.code': 403 })),
   );
   const csv = await query(['--format', 'csv', FORBIDDEN_QUERY]);
   assert.equal(csv.code, 0, csv.err);
-  assert.deepEqual(csv.out.trimEnd().split('\n'), ['user.username,verb,responseStatus.code', ...want.map((e) => `${e.username},${e.verb},403`)]);
+  assert.deepEqual(csv.out.trimEnd().split('\n'), [
+    'user.username,verb,responseStatus.code',
+    ...want.map((e) => `${e.username},${e.verb},403`),
+  ]);
   const table = await query(['--format', 'table', FORBIDDEN_QUERY]);
   assert.equal(table.code, 0, table.err);
   const lines = table.out.trimEnd().split('\n');
   assert.match(lines[0]!, /^user\.username\s+verb\s+responseStatus\.code$/);
   assert.equal(lines.length, want.length + 2);
-  assert.deepEqual(lines.slice(2).map((l) => l.trim().split(/\s+/)), want.map((e) => [e.username, e.verb, '403']));
+  assert.deepEqual(
+    lines.slice(2).map((l) => l.trim().split(/\s+/)),
+    want.map((e) => [e.username, e.verb, '403']),
+  );
   const bad = await query(['--format', 'xml', FORBIDDEN_QUERY]);
   assert.equal(bad.code, 2);
   assert.match(bad.err, /--format must be one of/);
@@ -105,9 +136,14 @@ test('--start, --end and --since select events by time; an empty or reversed ran
   const inRange = events.filter((e) => e.time >= start && e.time < end).length;
   const after = events.filter((e) => e.time >= start).length;
   assert.ok(inRange > 0 && inRange < after && after < events.length);
-  assert.deepEqual(await json(['--start', '2024-06-03T08:30:00Z', '--end', '2024-06-03T08:40:00Z', 'stats count(*) as n']), [{ n: inRange }]);
+  assert.deepEqual(
+    await json(['--start', '2024-06-03T08:30:00Z', '--end', '2024-06-03T08:40:00Z', 'stats count(*) as n']),
+    [{ n: inRange }],
+  );
   assert.deepEqual(await json(['--start', String(start), 'stats count(*) as n']), [{ n: after }]);
-  assert.deepEqual(await json(['--end', '2024-06-03T08:30:00Z', 'stats count(*) as n']), [{ n: events.length - after }]);
+  assert.deepEqual(await json(['--end', '2024-06-03T08:30:00Z', 'stats count(*) as n']), [
+    { n: events.length - after },
+  ]);
   // The sample is from 2024: nothing happened in the last hour, everything in the last 100,000 days.
   assert.deepEqual(await json(['--since', '1h', 'stats count(*) as n']), [{ n: 0 }]);
   assert.deepEqual(await json(['--since', '100000d', 'stats count(*) as n']), [{ n: events.length }]);
@@ -136,7 +172,11 @@ test('--file reads the query from a file, comments and all', async () => {
 
 test('--explain prints the SQL: catalog fields read typed columns, other paths the JSON, values are parameters', async () => {
   // No --db needed: nothing runs.
-  const r = await sleuth(['query', '--explain', 'fields user.username, objectRef.namespace, sourceIPs.0 | filter responseStatus.code >= 400 and verb = "delete" | stats count(*) as n by user.username']);
+  const r = await sleuth([
+    'query',
+    '--explain',
+    'fields user.username, objectRef.namespace, sourceIPs.0 | filter responseStatus.code >= 400 and verb = "delete" | stats count(*) as n by user.username',
+  ]);
   assert.equal(r.code, 0, r.err);
   const [sql = '', ...rest] = r.out.split('\n');
   assert.match(sql, /"user_username"/);
@@ -161,7 +201,7 @@ test('--sql runs read-only SQL; writes and file access are refused with a clear 
   const refusals: [string, RegExp][] = [
     ['DELETE FROM events', /--sql is read-only: DELETE statements cannot change the store/],
     ['DROP TABLE events', /--sql is read-only: DROP statements/],
-    ["INSERT INTO events SELECT * FROM events LIMIT 1", /--sql is read-only: INSERT statements/],
+    ['INSERT INTO events SELECT * FROM events LIMIT 1', /--sql is read-only: INSERT statements/],
     ['CREATE TABLE t AS SELECT 1', /--sql is read-only: CREATE statements/],
     ['SELECT 1; DELETE FROM events', /--sql is read-only/],
     [`COPY events TO '${leak}'`, /--sql cannot read or write files/],
@@ -186,7 +226,10 @@ test('a query that does not parse exits 2 with line, column and hint, on run and
     const r = await query([...extra, 'fields verb\n| filtr verb = "get"']);
     assert.equal(r.code, 2);
     assert.equal(r.out, '');
-    assert.match(r.err, /^sleuth: the query has 1 problem\(s\):\n2:3: error: unknown command 'filtr' \(hint: commands are fields, display, filter/);
+    assert.match(
+      r.err,
+      /^sleuth: the query has 1 problem\(s\):\n2:3: error: unknown command 'filtr' \(hint: commands are fields, display, filter/,
+    );
   }
   const invalid = await query(['fields @timestamp\n| count(*) as count by bin(1m)']);
   assert.equal(invalid.code, 2);
@@ -212,7 +255,9 @@ test('the CloudWatch export and the JSONL give the same answers; @logStream is t
   assert.match(String(streams[0]!['@logStream']), /^kube-apiserver-audit-/);
   assert.equal(streams[0]!['n'], events.length);
   // The AWS guide's queries filter on the audit stream: they find the export's events.
-  assert.deepEqual(await json(['filter @logStream like "kube-apiserver-audit" | stats count(*) as n'], CW_DB), [{ n: events.length }]);
+  assert.deepEqual(await json(['filter @logStream like "kube-apiserver-audit" | stats count(*) as n'], CW_DB), [
+    { n: events.length },
+  ]);
 });
 
 test('a missing database is a usage error that says how to make one', async () => {

@@ -12,9 +12,15 @@ import { explainInsightsQuery, runInsightsQuery } from '../query/insights-query.
 import { MAX_LIMIT } from '../query/insights-parser.js';
 
 /** One line per problem, with its hint; log-controlled text made terminal-safe. */
-function writeProblems(io: { stderr: NodeJS.WritableStream }, problems: readonly (SourceProblem & { hint?: string })[]): void {
+function writeProblems(
+  io: { stderr: NodeJS.WritableStream },
+  problems: readonly (SourceProblem & { hint?: string })[],
+): void {
   io.stderr.write(`sleuth: the query has ${problems.length} problem(s):\n`);
-  for (const p of problems) io.stderr.write(`${terminalSafe(formatProblem(p))}${p.hint !== undefined && p.hint !== '' ? ` (hint: ${terminalSafe(p.hint)})` : ''}\n`);
+  for (const p of problems)
+    io.stderr.write(
+      `${terminalSafe(formatProblem(p))}${p.hint !== undefined && p.hint !== '' ? ` (hint: ${terminalSafe(p.hint)})` : ''}\n`,
+    );
 }
 
 /**
@@ -23,7 +29,10 @@ function writeProblems(io: { stderr: NodeJS.WritableStream }, problems: readonly
  */
 function checkIsStore(path: string): void {
   const shown = terminalSafe(path);
-  if (statSync(path).isDirectory()) throw new UsageError(`query: --db ${shown} is a directory; give the DuckDB file written by \`sleuth scan --db FILE\``);
+  if (statSync(path).isDirectory())
+    throw new UsageError(
+      `query: --db ${shown} is a directory; give the DuckDB file written by \`sleuth scan --db FILE\``,
+    );
   const head = Buffer.alloc(12);
   let n: number;
   try {
@@ -37,7 +46,9 @@ function checkIsStore(path: string): void {
     throw new UsageError(`query: cannot read --db ${shown}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
   }
   if (n < head.length || head.toString('latin1', 8, 12) !== 'DUCK') {
-    throw new UsageError(`query: ${shown} is not a store written by \`sleuth scan\` (not a DuckDB file). To query a log file, scan it first: sleuth scan ${shown} --db sleuth.duckdb`);
+    throw new UsageError(
+      `query: ${shown} is not a store written by \`sleuth scan\` (not a DuckDB file). To query a log file, scan it first: sleuth scan ${shown} --db sleuth.duckdb`,
+    );
   }
 }
 
@@ -48,9 +59,18 @@ function checkIsStore(path: string): void {
 function sqlRefusal(e: unknown): SleuthError | null {
   const msg = e instanceof Error ? e.message : String(e);
   const ro = /Cannot execute statement of type "(\w+)"[^!]*read-only mode/.exec(msg);
-  if (ro !== null) return new UsageError(`query --sql is read-only: ${ro[1]} statements cannot change the store (use SELECT, WITH, DESCRIBE, SHOW or SUMMARIZE over the tables events and findings)`);
-  if (/file system operations are disabled|external extensions is disabled|configuration has been locked|external access/i.test(msg)) {
-    return new UsageError('query --sql cannot read or write files, load extensions or change settings: it only reads the tables events and findings of the store');
+  if (ro !== null)
+    return new UsageError(
+      `query --sql is read-only: ${ro[1]} statements cannot change the store (use SELECT, WITH, DESCRIBE, SHOW or SUMMARIZE over the tables events and findings)`,
+    );
+  if (
+    /file system operations are disabled|external extensions is disabled|configuration has been locked|external access/i.test(
+      msg,
+    )
+  ) {
+    return new UsageError(
+      'query --sql cannot read or write files, load extensions or change settings: it only reads the tables events and findings of the store',
+    );
   }
   return null;
 }
@@ -93,23 +113,39 @@ Examples:
     });
     let text: string;
     if (values.file !== undefined) {
-      if (positionals.length > 0) throw new UsageError('query: give the query either as an argument or with --file, not both');
+      if (positionals.length > 0)
+        throw new UsageError('query: give the query either as an argument or with --file, not both');
       if (!existsSync(values.file)) throw new UsageError(`query: --file ${terminalSafe(values.file)}: no such file`);
       text = readFileSync(values.file, 'utf8');
     } else {
-      if (positionals.length !== 1) throw new UsageError("query: give exactly one QUERY in quotes, e.g. sleuth query 'stats count(*) by verb'. See `sleuth query --help`.");
+      if (positionals.length !== 1)
+        throw new UsageError(
+          "query: give exactly one QUERY in quotes, e.g. sleuth query 'stats count(*) by verb'. See `sleuth query --help`.",
+        );
       text = positionals[0]!;
     }
     const format = (values.format ?? (io.stdout.isTTY === true ? 'table' : 'json')) as RowFormat;
-    if (!(ROW_FORMATS as readonly string[]).includes(format)) throw new UsageError(`query: --format must be one of ${ROW_FORMATS.join(', ')}`);
-    if (values.since !== undefined && values.start !== undefined) throw new UsageError('query: use --since or --start, not both');
-    const start = values.start !== undefined ? parseTimeArg('--start', values.start) : values.since !== undefined ? parseTimeArg('--since', values.since) : undefined;
+    if (!(ROW_FORMATS as readonly string[]).includes(format))
+      throw new UsageError(`query: --format must be one of ${ROW_FORMATS.join(', ')}`);
+    if (values.since !== undefined && values.start !== undefined)
+      throw new UsageError('query: use --since or --start, not both');
+    const start =
+      values.start !== undefined
+        ? parseTimeArg('--start', values.start)
+        : values.since !== undefined
+          ? parseTimeArg('--since', values.since)
+          : undefined;
     const end = values.end !== undefined ? parseTimeArg('--end', values.end) : undefined;
-    for (const [flag, t] of [[values.start !== undefined ? '--start' : '--since', start], ['--end', end]] as const) {
+    for (const [flag, t] of [
+      [values.start !== undefined ? '--start' : '--since', start],
+      ['--end', end],
+    ] as const) {
       if (t !== undefined && !Number.isFinite(t.getTime())) throw new UsageError(`query: ${flag} is out of range`);
     }
     if (start !== undefined && end !== undefined && start.getTime() >= end.getTime()) {
-      throw new UsageError(`query: --end (${end.toISOString()}) must be after ${values.start !== undefined ? '--start' : '--since'} (${start.toISOString()})`);
+      throw new UsageError(
+        `query: --end (${end.toISOString()}) must be after ${values.start !== undefined ? '--start' : '--since'} (${start.toISOString()})`,
+      );
     }
     const range = { ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}) };
 
@@ -123,7 +159,10 @@ Examples:
       return 0;
     }
     const dbPath = values.db ?? DEFAULT_DB_PATH;
-    if (dbPath !== ':memory:' && !existsSync(dbPath)) throw new UsageError(`query: no database at ${terminalSafe(dbPath)}. Run \`sleuth scan PATH --db ${terminalSafe(dbPath)}\` first, or pass --db.`);
+    if (dbPath !== ':memory:' && !existsSync(dbPath))
+      throw new UsageError(
+        `query: no database at ${terminalSafe(dbPath)}. Run \`sleuth scan PATH --db ${terminalSafe(dbPath)}\` first, or pass --db.`,
+      );
     if (dbPath !== ':memory:') checkIsStore(dbPath);
     const store = await openStore(dbPath, { readOnly: true });
     try {
@@ -136,7 +175,9 @@ Examples:
         try {
           r = await store.queryWithColumns(text);
         } catch (e) {
-          throw sqlRefusal(e) ?? (e instanceof SleuthError ? new SleuthError(e.code, terminalSafe(e.message, true)) : e);
+          throw (
+            sqlRefusal(e) ?? (e instanceof SleuthError ? new SleuthError(e.code, terminalSafe(e.message, true)) : e)
+          );
         }
         io.stdout.write(renderRows(r.columns, r.rows, format));
         return 0;
@@ -154,7 +195,10 @@ Examples:
       }
       io.stdout.write(renderRows(r.columns, r.rows, format));
       // CloudWatch says "showing 10,000 of N"; say at least that the cap was reached.
-      if (r.rows.length >= MAX_LIMIT) io.stderr.write(`sleuth: the result stops at ${MAX_LIMIT.toLocaleString('en-US')} rows, CloudWatch's per-query cap; narrow it with filter, --start/--end, or aggregate with stats\n`);
+      if (r.rows.length >= MAX_LIMIT)
+        io.stderr.write(
+          `sleuth: the result stops at ${MAX_LIMIT.toLocaleString('en-US')} rows, CloudWatch's per-query cap; narrow it with filter, --start/--end, or aggregate with stats\n`,
+        );
       return 0;
     } finally {
       await store.close();

@@ -54,12 +54,15 @@ export const rulesCommand: Command = {
       case 'hunt':
         return huntRules(rest, io);
       default:
-        throw new UsageError(`rules: ${sub === undefined ? 'missing subcommand' : `unknown subcommand "${terminalSafe(sub)}"`}; use list, lint or hunt. See \`sleuth rules --help\`.`);
+        throw new UsageError(
+          `rules: ${sub === undefined ? 'missing subcommand' : `unknown subcommand "${terminalSafe(sub)}"`}; use list, lint or hunt. See \`sleuth rules --help\`.`,
+        );
     }
   },
 };
 
-const builtin = (paths: readonly string[] | undefined, dflt: string): string[] => (paths ?? []).map((p) => (p === 'builtin' ? dflt : p));
+const builtin = (paths: readonly string[] | undefined, dflt: string): string[] =>
+  (paths ?? []).map((p) => (p === 'builtin' ? dflt : p));
 
 async function listRules(argv: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseCommandArgs('rules list', argv, {
@@ -79,16 +82,40 @@ async function listRules(argv: readonly string[], io: CliIo): Promise<number> {
   if (falco.length > 0) {
     const r = await loadFalcoRules(falco);
     if (r.pack === null) return reportProblems(r.problems, io, 'Falco rules did not load');
-    for (const d of r.pack.detectors) rows.push({ engine: 'falco', type: d.info.type, severity: d.info.severity.label, tactic: d.info.mitre?.tactic ?? '', technique: d.info.mitre?.technique ?? '', needs: needsOf(d.index) });
+    for (const d of r.pack.detectors)
+      rows.push({
+        engine: 'falco',
+        type: d.info.type,
+        severity: d.info.severity.label,
+        tactic: d.info.mitre?.tactic ?? '',
+        technique: d.info.mitre?.technique ?? '',
+        needs: needsOf(d.index),
+      });
   }
   const sigma = builtin(values.sigma, BUILTIN_SIGMA_RULES);
   if (sigma.length > 0) {
     const r = loadSigmaRules(sigma);
-    for (const d of r.detectors) rows.push({ engine: 'sigma', type: d.info.type, severity: d.info.severity.label, tactic: d.info.mitre?.tactic ?? '', technique: d.info.mitre?.technique ?? '', needs: `${d.info.title}; ${needsOf(d.index)}` });
+    for (const d of r.detectors)
+      rows.push({
+        engine: 'sigma',
+        type: d.info.type,
+        severity: d.info.severity.label,
+        tactic: d.info.mitre?.tactic ?? '',
+        technique: d.info.mitre?.technique ?? '',
+        needs: `${d.info.title}; ${needsOf(d.index)}`,
+      });
   }
   const format = values.format ?? 'table';
   if (format !== 'table' && format !== 'json') throw new UsageError('rules list: --format must be table or json');
-  io.stdout.write(format === 'json' ? JSON.stringify(rows, null, 2) + '\n' : renderTable(['engine', 'type', 'severity', 'tactic', 'technique', 'needs'], rows.map((r) => [r['engine'], r['type'], r['severity'], r['tactic'], r['technique'], r['needs']]), { maxCell: 70 }));
+  io.stdout.write(
+    format === 'json'
+      ? JSON.stringify(rows, null, 2) + '\n'
+      : renderTable(
+          ['engine', 'type', 'severity', 'tactic', 'technique', 'needs'],
+          rows.map((r) => [r['engine'], r['type'], r['severity'], r['tactic'], r['technique'], r['needs']]),
+          { maxCell: 70 },
+        ),
+  );
   return 0;
 }
 
@@ -105,11 +132,20 @@ export function ruleFileKind(text: string): 'falco' | 'sigma' | 'unknown' {
     docs = text.split(/^---\s*$/m).map((d) => parseYaml(d) as unknown);
   } catch {
     // Let the Falco loader report YAML errors with positions when the file looks like Falco's.
-    return /^\s*-\s*(rule|macro|list|required_engine_version):/m.test(text) ? 'falco' : /^(detection|correlation|logsource):/m.test(text) ? 'sigma' : 'unknown';
+    return /^\s*-\s*(rule|macro|list|required_engine_version):/m.test(text)
+      ? 'falco'
+      : /^(detection|correlation|logsource):/m.test(text)
+        ? 'sigma'
+        : 'unknown';
   }
   const first = docs.find((d) => d !== null && d !== undefined);
   if (Array.isArray(first)) return 'falco';
-  if (typeof first === 'object' && first !== null && ('detection' in first || 'correlation' in first || 'logsource' in first || 'filter' in first)) return 'sigma';
+  if (
+    typeof first === 'object' &&
+    first !== null &&
+    ('detection' in first || 'correlation' in first || 'logsource' in first || 'filter' in first)
+  )
+    return 'sigma';
   return 'unknown';
 }
 
@@ -117,7 +153,9 @@ export function ruleFileKind(text: string): 'falco' | 'sigma' | 'unknown' {
 function yamlFilesUnder(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    )) {
       if (e.name.startsWith('.')) continue;
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
@@ -138,7 +176,14 @@ async function lintRules(argv: readonly string[], io: CliIo): Promise<number> {
     const kind = ruleFileKind(readFileSync(p, 'utf8'));
     if (kind === 'falco') falco.push(p);
     else if (kind === 'sigma') sigma.push(p);
-    else problems.push({ file: p, line: 1, column: 1, message: 'neither a Falco rules file (a YAML list of rule/macro/list items) nor a Sigma rule (a mapping with logsource and detection)' });
+    else
+      problems.push({
+        file: p,
+        line: 1,
+        column: 1,
+        message:
+          'neither a Falco rules file (a YAML list of rule/macro/list items) nor a Sigma rule (a mapping with logsource and detection)',
+      });
   };
   for (const p of positionals) {
     if (!existsSync(p)) {
@@ -154,7 +199,9 @@ async function lintRules(argv: readonly string[], io: CliIo): Promise<number> {
   if (sigma.length > 0) problems.push(...lintSigmaRules(sigma, sigmaMappingOption(values['sigma-mapping'])));
   const errors = problems.filter((p) => p.severity !== 'warning');
   for (const p of problems) io.stdout.write(`${terminalSafe(formatProblem(p))}\n`);
-  io.stderr.write(`${falco.length} Falco file(s), ${sigma.length} Sigma path(s): ${errors.length} error(s), ${problems.length - errors.length} warning(s)\n`);
+  io.stderr.write(
+    `${falco.length} Falco file(s), ${sigma.length} Sigma path(s): ${errors.length} error(s), ${problems.length - errors.length} warning(s)\n`,
+  );
   return errors.length > 0 ? 1 : 0;
 }
 
@@ -169,21 +216,29 @@ async function huntRules(argv: readonly string[], io: CliIo): Promise<number> {
   const paths = builtin([...(values.sigma ?? []), ...positionals], BUILTIN_SIGMA_RULES);
   if (paths.length === 0) throw new UsageError('rules hunt: give Sigma rules with --sigma PATH (file or directory)');
   const format = (values.format ?? (io.stdout.isTTY === true ? 'table' : 'jsonl')) as RowFormat;
-  if (!(ROW_FORMATS as readonly string[]).includes(format)) throw new UsageError(`rules hunt: --format must be one of ${ROW_FORMATS.join(', ')}`);
+  if (!(ROW_FORMATS as readonly string[]).includes(format))
+    throw new UsageError(`rules hunt: --format must be one of ${ROW_FORMATS.join(', ')}`);
   const mappingFile = values['sigma-mapping'];
-  if (mappingFile !== undefined && !existsSync(mappingFile)) throw new UsageError(`rules hunt: no field mapping file at ${terminalSafe(mappingFile)}`);
+  if (mappingFile !== undefined && !existsSync(mappingFile))
+    throw new UsageError(`rules hunt: no field mapping file at ${terminalSafe(mappingFile)}`);
   const set = loadSigmaRules(paths, sigmaMappingOption(mappingFile));
   const errors = set.problems.filter((p) => p.severity !== 'warning');
   if (errors.length > 0) return reportProblems(errors, io, 'Sigma rules did not load');
-  for (const s of set.skipped) io.stderr.write(`sleuth: skipped ${terminalSafe(s.file)} [${terminalSafe(s.id)}]: ${terminalSafe(s.reason)}\n`);
+  for (const s of set.skipped)
+    io.stderr.write(`sleuth: skipped ${terminalSafe(s.file)} [${terminalSafe(s.id)}]: ${terminalSafe(s.reason)}\n`);
   const warnings = set.problems.length - errors.length;
-  if (warnings > 0) io.stderr.write(`sleuth: ${warnings} warning(s) in the rules; run \`sleuth rules lint\` for details\n`);
+  if (warnings > 0)
+    io.stderr.write(`sleuth: ${warnings} warning(s) in the rules; run \`sleuth rules lint\` for details\n`);
   const dbPath = values.db ?? DEFAULT_DB_PATH;
-  if (dbPath !== ':memory:' && !existsSync(dbPath)) throw new UsageError(`rules hunt: no database at ${terminalSafe(dbPath)}; run \`sleuth scan PATH --db ${terminalSafe(dbPath)}\` first`);
+  if (dbPath !== ':memory:' && !existsSync(dbPath))
+    throw new UsageError(
+      `rules hunt: no database at ${terminalSafe(dbPath)}; run \`sleuth scan PATH --db ${terminalSafe(dbPath)}\` first`,
+    );
   const store = await openStore(dbPath, { readOnly: true });
   try {
     const r = await huntSigma(store, set, { stages: values['all-stages'] === true ? 'all' : 'request' });
-    for (const e of r.errors) io.stderr.write(`sleuth: rule ${terminalSafe(e.rule)} cannot run over history: ${terminalSafe(e.message)}\n`);
+    for (const e of r.errors)
+      io.stderr.write(`sleuth: rule ${terminalSafe(e.rule)} cannot run over history: ${terminalSafe(e.message)}\n`);
     const info = new Map(set.detectors.map((d) => [d.info.rule, d.info]));
     const context = await eventContext(store, r.hits);
     const rows = r.hits.map((h) => {
@@ -208,11 +263,31 @@ async function huntRules(argv: readonly string[], io: CliIo): Promise<number> {
         measure: h.measure ?? null,
       };
     });
-    const columns = format === 'table'
-      ? ['time', 'severity', 'title', 'user', 'verb', 'resource', 'namespace', 'name', 'measure']
-      : ['time', 'rule', 'title', 'severity', 'tactic', 'technique', 'type', 'auditID', 'stage', 'user', 'verb', 'resource', 'namespace', 'name', 'code', 'measure'];
+    const columns =
+      format === 'table'
+        ? ['time', 'severity', 'title', 'user', 'verb', 'resource', 'namespace', 'name', 'measure']
+        : [
+            'time',
+            'rule',
+            'title',
+            'severity',
+            'tactic',
+            'technique',
+            'type',
+            'auditID',
+            'stage',
+            'user',
+            'verb',
+            'resource',
+            'namespace',
+            'name',
+            'code',
+            'measure',
+          ];
     io.stdout.write(renderRows(columns, rows, format));
-    io.stderr.write(`${r.hits.length} hit(s) from ${set.detectors.length} rule(s) over ${await store.countEvents()} stored events${set.skipped.length > 0 ? ` (${set.skipped.length} rule(s) skipped: not kubernetes/audit)` : ''}\n`);
+    io.stderr.write(
+      `${r.hits.length} hit(s) from ${set.detectors.length} rule(s) over ${await store.countEvents()} stored events${set.skipped.length > 0 ? ` (${set.skipped.length} rule(s) skipped: not kubernetes/audit)` : ''}\n`,
+    );
     return 0;
   } finally {
     await store.close();
@@ -224,7 +299,10 @@ function sigmaMappingOption(file: string | undefined): { fieldMappingFile?: stri
 }
 
 /** Who did what for each hit, read back by (audit_id, stage) in bound-parameter batches. */
-async function eventContext(store: Store, hits: readonly { auditID: string; stage: string }[]): Promise<Map<string, Row>> {
+async function eventContext(
+  store: Store,
+  hits: readonly { auditID: string; stage: string }[],
+): Promise<Map<string, Row>> {
   const out = new Map<string, Row>();
   const ids = [...new Set(hits.map((h) => h.auditID))];
   for (let i = 0; i < ids.length; i += 500) {

@@ -9,7 +9,12 @@ import { EXAMPLES_DIR } from './paths.js';
 import { writeAllFormats, type FormatName } from '../sources/test-support/input-formats.js';
 
 const SAMPLE = join(EXAMPLES_DIR, 'audit-sample.jsonl');
-const INTEL = ['--tor-exits', join(EXAMPLES_DIR, 'intel', 'tor-exit-nodes.txt'), '--threat-feed', join(EXAMPLES_DIR, 'intel', 'malicious-ips.txt')];
+const INTEL = [
+  '--tor-exits',
+  join(EXAMPLES_DIR, 'intel', 'tor-exit-nodes.txt'),
+  '--threat-feed',
+  join(EXAMPLES_DIR, 'intel', 'malicious-ips.txt'),
+];
 
 interface Row {
   id: string;
@@ -35,18 +40,52 @@ function essence(fs: readonly Row[]): string[] {
 
 test('the same events in every input format store the same count and give the same findings', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sleuth-formats-'));
-  const lines = readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = readFileSync(SAMPLE, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   const files = writeAllFormats(dir, lines);
-  const base = await scan([files.jsonl, '--db', join(dir, 'jsonl.duckdb'), '--cluster', 'c1', '--format', 'jsonl', ...INTEL, '--falco-rules', 'builtin', '--sigma', 'builtin']);
+  const base = await scan([
+    files.jsonl,
+    '--db',
+    join(dir, 'jsonl.duckdb'),
+    '--cluster',
+    'c1',
+    '--format',
+    'jsonl',
+    ...INTEL,
+    '--falco-rules',
+    'builtin',
+    '--sigma',
+    'builtin',
+  ]);
   assert.equal(base.code, 0, base.err);
   assert.match(base.err, new RegExp(`${lines.length.toLocaleString('en-US')} new events`));
   const types = new Set(base.findings.map((f) => f.type));
-  for (const t of ['Execution:Kubernetes/ExecInKubeSystemPod', 'Policy:Kubernetes/AdminAccessToDefaultServiceAccount', 'PrivilegeEscalation:Kubernetes/PrivilegedContainer', 'CredentialAccess:Kubernetes/TorIPCaller', 'Discovery:Kubernetes/SuccessfulAnonymousAccess']) {
+  for (const t of [
+    'Execution:Kubernetes/ExecInKubeSystemPod',
+    'Policy:Kubernetes/AdminAccessToDefaultServiceAccount',
+    'PrivilegeEscalation:Kubernetes/PrivilegedContainer',
+    'CredentialAccess:Kubernetes/TorIPCaller',
+    'Discovery:Kubernetes/SuccessfulAnonymousAccess',
+  ]) {
     assert.ok(types.has(t), `expected ${t} among ${[...types].join(', ')}`);
   }
   for (const name of Object.keys(files) as FormatName[]) {
     if (name === 'jsonl') continue;
-    const r = await scan([files[name], '--db', join(dir, `${name}.duckdb`), '--cluster', 'c1', '--format', 'jsonl', ...INTEL, '--falco-rules', 'builtin', '--sigma', 'builtin']);
+    const r = await scan([
+      files[name],
+      '--db',
+      join(dir, `${name}.duckdb`),
+      '--cluster',
+      'c1',
+      '--format',
+      'jsonl',
+      ...INTEL,
+      '--falco-rules',
+      'builtin',
+      '--sigma',
+      'builtin',
+    ]);
     assert.equal(r.code, 0, `${name}: ${r.err}`);
     assert.match(r.err, new RegExp(`${lines.length.toLocaleString('en-US')} new events`), name);
     assert.deepEqual(essence(r.findings), essence(base.findings), name);
@@ -68,7 +107,17 @@ test('bad input is reported as file:line: reason and the good events beside it a
   const dir = mkdtempSync(join(tmpdir(), 'sleuth-bad-'));
   const good = readFileSync(SAMPLE, 'utf8').split('\n').slice(0, 3);
   const file = join(dir, 'mixed.log');
-  writeFileSync(file, [good[0], '{"kind":"Event", broken', good[1], '{"hello":"world"}', good[2], '{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"x","stage":"ResponseComplete","verb":"get","responseStatus":{"code":"two hundred"}}'].join('\n') + '\n');
+  writeFileSync(
+    file,
+    [
+      good[0],
+      '{"kind":"Event", broken',
+      good[1],
+      '{"hello":"world"}',
+      good[2],
+      '{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"x","stage":"ResponseComplete","verb":"get","responseStatus":{"code":"two hundred"}}',
+    ].join('\n') + '\n',
+  );
   const empty = join(dir, 'empty.log');
   writeFileSync(empty, '');
   const r = await scan([file, empty, '--db', ':memory:', '--format', 'jsonl']);
@@ -113,7 +162,12 @@ test('table output escapes control characters that come from logs', async () => 
   const dir = mkdtempSync(join(tmpdir(), 'sleuth-tty-'));
   const line = readFileSync(SAMPLE, 'utf8')
     .split('\n')
-    .find((l) => l.includes('"resource":"clusterrolebindings"') && l.includes('"verb":"create"') && l.includes('default-sa-cluster-admin'))!;
+    .find(
+      (l) =>
+        l.includes('"resource":"clusterrolebindings"') &&
+        l.includes('"verb":"create"') &&
+        l.includes('default-sa-cluster-admin'),
+    )!;
   const ev = JSON.parse(line) as { objectRef: { name?: string }; user: { username: string } };
   ev.objectRef.name = 'x\u001b[2Jy';
   ev.user.username = 'ops\u001b]0;owned\u0007';
@@ -139,8 +193,21 @@ test('output details: trailing newline, --output checked before scanning, no emp
   writeFileSync(empty, '');
   assert.equal((await scan([empty, '--db', db])).code, 2);
   assert.equal(existsSync(db), false, 'no empty database left behind');
-  const asff = await scan([SAMPLE, '--db', ':memory:', '--format', 'asff', '--aws-account-id', '123456789012', '--aws-region', 'eu-west-1', ...INTEL]);
-  const body = JSON.parse(asff.out.split('\n')[0]!) as { Findings: { AwsAccountId: string; ProductArn: string; Resources: { Region: string }[] }[] };
+  const asff = await scan([
+    SAMPLE,
+    '--db',
+    ':memory:',
+    '--format',
+    'asff',
+    '--aws-account-id',
+    '123456789012',
+    '--aws-region',
+    'eu-west-1',
+    ...INTEL,
+  ]);
+  const body = JSON.parse(asff.out.split('\n')[0]!) as {
+    Findings: { AwsAccountId: string; ProductArn: string; Resources: { Region: string }[] }[];
+  };
   assert.ok(body.Findings.length > 0);
   for (const f of body.Findings) {
     assert.equal(f.AwsAccountId, '123456789012');

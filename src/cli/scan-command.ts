@@ -9,14 +9,14 @@ import { parseCommandArgs } from './args.js';
 import { UsageError } from '../model/errors.js';
 import type { Finding, SeverityLabel } from '../model/finding.js';
 import { DetectionEngine } from '../detect/engine.js';
-import { runScan, type ScanSummary } from '../scan/scan-pipeline.js';
+import { runScan, type ScanSummary } from '../pipeline/scan-pipeline.js';
 import { ProgressBar, formatBytes } from './progress.js';
 import { renderTable } from './table.js';
 import { terminalSafe } from './terminal-safe.js';
 import { buildDetectionSetup, DETECTION_OPTIONS, readDetectionFlags } from './detection-setup.js';
 import { openStore, DEFAULT_DB_PATH } from '../store/open-store.js';
 import { FindingAggregator } from '../findings/aggregator.js';
-import { formatFindings, type OutputFormat } from '../findings/formats/index.js';
+import { formatFindings, remediationLookup, type FormatOptions, type OutputFormat } from '../findings/formats/index.js';
 
 const FORMATS = ['table', 'jsonl', 'json', 'guardduty', 'asff', 'ocsf'] as const;
 
@@ -72,15 +72,24 @@ Examples:
       'aws-partition': { type: 'string' },
       ...readDetectionFlags.options,
     });
-    if (positionals.length === 0) throw new UsageError('scan: give at least one PATH (a file, a directory, or - for stdin). See `sleuth scan --help`.');
-    const format = (values.format ?? (io.stdout.isTTY === true && values.output === undefined ? 'table' : 'jsonl')) as string;
-    if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`scan: --format must be one of ${FORMATS.join(', ')}; got "${terminalSafe(format)}"`);
-    if (values.cluster !== undefined && values.cluster.trim() === '') throw new UsageError('scan: --cluster needs a non-empty name');
+    if (positionals.length === 0)
+      throw new UsageError(
+        'scan: give at least one PATH (a file, a directory, or - for stdin). See `sleuth scan --help`.',
+      );
+    const format = (values.format ??
+      (io.stdout.isTTY === true && values.output === undefined ? 'table' : 'jsonl')) as string;
+    if (!(FORMATS as readonly string[]).includes(format))
+      throw new UsageError(`scan: --format must be one of ${FORMATS.join(', ')}; got "${terminalSafe(format)}"`);
+    if (values.cluster !== undefined && values.cluster.trim() === '')
+      throw new UsageError('scan: --cluster needs a non-empty name');
 
     let workers: number | null = null;
     if (values.workers !== undefined) {
       workers = /^\d{1,3}$/.test(values.workers) ? Number(values.workers) : NaN;
-      if (!(workers >= 0 && workers <= 256)) throw new UsageError(`scan: --workers must be a whole number from 0 to 256; got "${terminalSafe(values.workers)}"`);
+      if (!(workers >= 0 && workers <= 256))
+        throw new UsageError(
+          `scan: --workers must be a whole number from 0 to 256; got "${terminalSafe(values.workers)}"`,
+        );
     }
     const aws = awsOptions(values['aws-account-id'], values['aws-region'], values['aws-partition']);
     // Fail on an unwritable --output now, not after a long scan has run.
@@ -92,7 +101,10 @@ Examples:
     const createdDb = dbPath !== null && dbPath !== ':memory:' && !existsSync(dbPath);
     const store = dbPath === null ? null : await openStore(dbPath);
     const engine = new DetectionEngine((unit, e) => {
-      if (engineErrors++ < 3) io.stderr.write(`sleuth: detector ${terminalSafe(unit)} failed on an event: ${terminalSafe(String((e as Error)?.message ?? e))}\n`);
+      if (engineErrors++ < 3)
+        io.stderr.write(
+          `sleuth: detector ${terminalSafe(unit)} failed on an event: ${terminalSafe(String((e as Error)?.message ?? e))}\n`,
+        );
     });
     let engineErrors = 0;
     for (const u of setup.units) {
@@ -116,10 +128,17 @@ Examples:
       bar.clear();
       const findings = setup.suppress(aggregator.findings());
       if (store !== null) await store.upsertFindings(findings);
-      const text = renderFindings(findings, format as OutputFormat | 'table', values['show-suppressed'] === true, aws);
+      const remediation = remediationLookup(
+        setup.units.flatMap((u) => ('detectors' in u ? u.detectors : [u]).map((d) => d.info)),
+      );
+      const text = renderFindings(findings, format as OutputFormat | 'table', values['show-suppressed'] === true, {
+        ...aws,
+        remediation,
+      });
       if (values.output !== undefined) writeFileSync(values.output, text);
       else io.stdout.write(text);
-      if (values.quiet !== true) io.stderr.write(summaryText(summary, findings, summary.evaluations, dbPath, setup.describe));
+      if (values.quiet !== true)
+        io.stderr.write(summaryText(summary, findings, summary.evaluations, dbPath, setup.describe));
       if (summary.events === 0) {
         io.stderr.write('sleuth: no audit events could be read from the given paths (see the reasons above).\n');
         return 2;
@@ -129,7 +148,8 @@ Examples:
       bar.clear();
       await store?.close();
       // A scan that read nothing leaves no empty database behind.
-      if (createdDb && dbPath !== null && summary !== undefined && summary.events === 0) for (const f of [dbPath, `${dbPath}.wal`]) rmSync(f, { force: true });
+      if (createdDb && dbPath !== null && summary !== undefined && summary.events === 0)
+        for (const f of [dbPath, `${dbPath}.wal`]) rmSync(f, { force: true });
     }
   },
 };
@@ -137,11 +157,22 @@ Examples:
 type AwsOptions = { accountId?: string; region?: string; partition?: string };
 
 /** --aws-* for the guardduty and asff formats: Security Hub only takes findings for its own account and region. */
-function awsOptions(accountId: string | undefined, region: string | undefined, partition: string | undefined): AwsOptions {
-  if (accountId !== undefined && !/^\d{12}$/.test(accountId)) throw new UsageError(`scan: --aws-account-id must be 12 digits; got "${terminalSafe(accountId)}"`);
-  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new UsageError(`scan: --aws-region must look like us-east-1; got "${terminalSafe(region)}"`);
-  if (partition !== undefined && !/^aws(-[a-z]+)*$/.test(partition)) throw new UsageError(`scan: --aws-partition must be aws, aws-cn or aws-us-gov; got "${terminalSafe(partition)}"`);
-  return { ...(accountId !== undefined ? { accountId } : {}), ...(region !== undefined ? { region } : {}), ...(partition !== undefined ? { partition } : {}) };
+function awsOptions(
+  accountId: string | undefined,
+  region: string | undefined,
+  partition: string | undefined,
+): AwsOptions {
+  if (accountId !== undefined && !/^\d{12}$/.test(accountId))
+    throw new UsageError(`scan: --aws-account-id must be 12 digits; got "${terminalSafe(accountId)}"`);
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
+    throw new UsageError(`scan: --aws-region must look like us-east-1; got "${terminalSafe(region)}"`);
+  if (partition !== undefined && !/^aws(-[a-z]+)*$/.test(partition))
+    throw new UsageError(`scan: --aws-partition must be aws, aws-cn or aws-us-gov; got "${terminalSafe(partition)}"`);
+  return {
+    ...(accountId !== undefined ? { accountId } : {}),
+    ...(region !== undefined ? { region } : {}),
+    ...(partition !== undefined ? { partition } : {}),
+  };
 }
 
 function checkWritable(path: string): void {
@@ -184,9 +215,14 @@ function defaultWorkers(totalBytes: number | null): number {
 
 const SEVERITY_ORDER: readonly SeverityLabel[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'];
 
-function renderFindings(findings: readonly Finding[], format: OutputFormat | 'table', showSuppressed: boolean, aws: AwsOptions): string {
+function renderFindings(
+  findings: readonly Finding[],
+  format: OutputFormat | 'table',
+  showSuppressed: boolean,
+  options: FormatOptions,
+): string {
   if (format !== 'table') {
-    const text = formatFindings(findings, format, aws);
+    const text = formatFindings(findings, format, options);
     // Every format ends with a newline so outputs concatenate line by line.
     return text === '' || text.endsWith('\n') ? text : `${text}\n`;
   }
@@ -207,8 +243,16 @@ function renderFindings(findings: readonly Finding[], format: OutputFormat | 'ta
   return renderTable(['SEVERITY', 'TYPE', 'COUNT', 'ACTOR', 'RESOURCE', 'LAST SEEN', ''], rows, { maxCell: 64 });
 }
 
-function summaryText(s: ScanSummary, findings: readonly Finding[], evaluations: number, dbPath: string | null, rules: string): string {
-  const bySev = SEVERITY_ORDER.map((l) => `${l.toLowerCase()} ${findings.filter((f) => f.severity.label === l && f.suppressed !== true).length}`).join(', ');
+function summaryText(
+  s: ScanSummary,
+  findings: readonly Finding[],
+  evaluations: number,
+  dbPath: string | null,
+  rules: string,
+): string {
+  const bySev = SEVERITY_ORDER.map(
+    (l) => `${l.toLowerCase()} ${findings.filter((f) => f.severity.label === l && f.suppressed !== true).length}`,
+  ).join(', ');
   const suppressed = findings.filter((f) => f.suppressed === true).length;
   const secs = s.elapsedMs / 1000;
   const rate = secs > 0 ? Math.round(s.events / secs) : s.events;
@@ -217,14 +261,27 @@ function summaryText(s: ScanSummary, findings: readonly Finding[], evaluations: 
     `Scanned ${s.files} file(s), ${formatBytes(s.bytes)}: ${s.events.toLocaleString('en-US')} events read, ${s.duplicates.toLocaleString('en-US')} duplicates, ${s.skippedTotal.toLocaleString('en-US')} skipped`,
   ];
   if (s.skippedTotal > 0) {
-    lines.push(`  skipped by reason: ${Object.entries(s.skipped).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    for (const p of s.problems) lines.push(`  ${terminalSafe(p.file)}${p.line > 0 ? `:${p.line}` : ''}: ${terminalSafe(p.reason)}`);
+    lines.push(
+      `  skipped by reason: ${Object.entries(s.skipped)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+    for (const p of s.problems)
+      lines.push(`  ${terminalSafe(p.file)}${p.line > 0 ? `:${p.line}` : ''}: ${terminalSafe(p.reason)}`);
     if (s.skippedTotal > s.problems.length) lines.push(`  … and ${s.skippedTotal - s.problems.length} more`);
   }
-  lines.push(`Rules: ${rules}; ${s.detected.toLocaleString('en-US')} requests checked, ${evaluations.toLocaleString('en-US')} rule evaluations`);
-  lines.push(`Findings: ${findings.length - suppressed} (${bySev})${suppressed > 0 ? `, ${suppressed} suppressed` : ''}`);
-  lines.push(`Stored: ${s.events === 0 ? 'nothing' : dbPath === null ? 'nothing (--no-store)' : dbPath === ':memory:' ? 'in memory only (:memory:)' : `${s.stored.toLocaleString('en-US')} new events in ${dbPath}`}`);
+  lines.push(
+    `Rules: ${rules}; ${s.detected.toLocaleString('en-US')} requests checked, ${evaluations.toLocaleString('en-US')} rule evaluations`,
+  );
+  lines.push(
+    `Findings: ${findings.length - suppressed} (${bySev})${suppressed > 0 ? `, ${suppressed} suppressed` : ''}`,
+  );
+  lines.push(
+    `Stored: ${s.events === 0 ? 'nothing' : dbPath === null ? 'nothing (--no-store)' : dbPath === ':memory:' ? 'in memory only (:memory:)' : `${s.stored.toLocaleString('en-US')} new events in ${dbPath}`}`,
+  );
   lines.push(`Time: ${secs.toFixed(2)} s, ${rate.toLocaleString('en-US')} events/s`);
-  if (dbPath !== null && dbPath !== ':memory:' && s.events > 0) lines.push(`Next: sleuth query --db ${dbPath} 'stats count(*) by verb, responseStatus.code'`);
+  if (dbPath !== null && dbPath !== ':memory:' && s.events > 0)
+    lines.push(`Next: sleuth query --db ${dbPath} 'stats count(*) by verb, responseStatus.code'`);
   return lines.join('\n') + '\n';
 }

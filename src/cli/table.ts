@@ -9,12 +9,20 @@ export interface TableOptions {
   readonly maxCell?: number;
 }
 
-export function renderTable(columns: readonly string[], rows: readonly (readonly unknown[])[], options: TableOptions = {}): string {
+export function renderTable(
+  columns: readonly string[],
+  rows: readonly (readonly unknown[])[],
+  options: TableOptions = {},
+): string {
   const maxCell = options.maxCell ?? 60;
   const cells = rows.map((r) => columns.map((_, i) => cellText(r[i], maxCell)));
   const head = columns.map((c) => cellText(c, maxCell));
   const widths = head.map((h, i) => Math.max(len(h), ...cells.map((r) => len(r[i]!))));
-  const line = (vals: readonly string[]): string => vals.map((v, i) => pad(v, widths[i]!)).join('  ').trimEnd();
+  const line = (vals: readonly string[]): string =>
+    vals
+      .map((v, i) => pad(v, widths[i]!))
+      .join('  ')
+      .trimEnd();
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const r of cells) out.push(line(r));
   return out.join('\n') + '\n';

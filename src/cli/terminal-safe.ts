@@ -3,7 +3,6 @@
  * characters (ESC sequences that move the cursor, rewrite the title, hide text; BEL; C1
  * controls; bidi overrides that reorder what the reader sees) are made visible as \xNN / \u{…}.
  */
-// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 export function terminalSafe(s: string, keepNewlines = false): string {

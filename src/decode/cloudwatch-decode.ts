@@ -15,12 +15,17 @@ export function isFilterLogEventsPage(v: Record<string, unknown>): boolean {
   const ev = v['events'];
   if (!Array.isArray(ev)) return false;
   // An empty page is still a page (aws logs prints `{"events": [], "searchedLogStreams": []}`).
-  if (ev.length === 0) return 'searchedLogStreams' in v || 'nextToken' in v || 'nextForwardToken' in v || Object.keys(v).length === 1;
+  if (ev.length === 0)
+    return 'searchedLogStreams' in v || 'nextToken' in v || 'nextForwardToken' in v || Object.keys(v).length === 1;
   const first: unknown = ev[0];
   return isPlainObject(first) && typeof first['message'] === 'string' && 'timestamp' in first;
 }
 
-export function* decodeFilterLogEvents(page: Record<string, unknown>, cursor: RecordCursor, logGroup: string | null): Generator<DecodedItem> {
+export function* decodeFilterLogEvents(
+  page: Record<string, unknown>,
+  cursor: RecordCursor,
+  logGroup: string | null,
+): Generator<DecodedItem> {
   const events = page['events'] as unknown[];
   for (const e of events) {
     const line = cursorLine(cursor);
@@ -43,10 +48,15 @@ export function* decodeFilterLogEvents(page: Record<string, unknown>, cursor: Re
 
 /** A subscription filter payload after base64 + gunzip: `{messageType, logGroup, logStream, logEvents[]}`. */
 export function isSubscriptionPayload(v: Record<string, unknown>): boolean {
-  return typeof v['messageType'] === 'string' && (Array.isArray(v['logEvents']) || v['messageType'] === 'CONTROL_MESSAGE');
+  return (
+    typeof v['messageType'] === 'string' && (Array.isArray(v['logEvents']) || v['messageType'] === 'CONTROL_MESSAGE')
+  );
 }
 
-export function* decodeSubscriptionPayload(payload: Record<string, unknown>, cursor: RecordCursor): Generator<DecodedItem> {
+export function* decodeSubscriptionPayload(
+  payload: Record<string, unknown>,
+  cursor: RecordCursor,
+): Generator<DecodedItem> {
   // CloudWatch sends one CONTROL_MESSAGE when a subscription is created to check the
   // destination is reachable; it carries no log data, so it is skipped without a problem.
   if (payload['messageType'] !== 'DATA_MESSAGE') return;
@@ -83,7 +93,9 @@ export function isExportLine(line: string): boolean {
 }
 
 /** Split an export line into its CloudWatch timestamp (epoch ms) and message; null if it is not one. */
-export function parseExportLine(line: string): { readonly cwTimestamp: number | null; readonly message: string } | null {
+export function parseExportLine(
+  line: string,
+): { readonly cwTimestamp: number | null; readonly message: string } | null {
   const m = EXPORT_LINE.exec(line);
   if (m === null) return null;
   const ts = Date.parse(m[1]!);

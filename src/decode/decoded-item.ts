@@ -3,7 +3,7 @@
  * cursor that numbers records (by line for line-delimited files, 1..N inside documents).
  */
 import type { EventOrigin } from '../model/audit-event.js';
-import type { InputProblem, RawRecord } from '../sources/raw-record.js';
+import type { InputProblem, RawRecord } from '../model/raw-record.js';
 
 export type DecodedItem = RawRecord | InputProblem;
 
@@ -21,7 +21,12 @@ export function cursorLine(c: RecordCursor): number {
   return c.next++;
 }
 
-export function problemItem(file: string, line: number, problem: InputProblem['problem'], reason: string): InputProblem {
+export function problemItem(
+  file: string,
+  line: number,
+  problem: InputProblem['problem'],
+  reason: string,
+): InputProblem {
   return { kind: 'problem', file, line, problem, reason };
 }
 

@@ -1,25 +1,40 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import type { InputProblem, RawRecord } from '../sources/raw-record.js';
+import type { InputProblem, RawRecord } from '../model/raw-record.js';
 import type { RecordCursor } from './decoded-item.js';
 import { decodeBase64Record, decodeText, decodeValue, isContainer, parseJsonSequence } from './envelope-decode.js';
 import { decodeFirehoseData, isFirehoseRequest } from './firehose-decode.js';
 
 const cursor = (): RecordCursor => ({ file: 'doc.json', fixedLine: null, next: 1 });
-const ev = (id: string) => ({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID: id, stage: 'ResponseComplete', verb: 'get' });
+const ev = (id: string) => ({
+  kind: 'Event',
+  apiVersion: 'audit.k8s.io/v1',
+  auditID: id,
+  stage: 'ResponseComplete',
+  verb: 'get',
+});
 
-test('parseJsonSequence splits concatenated values and keeps each one\'s text', () => {
+test("parseJsonSequence splits concatenated values and keeps each one's text", () => {
   const s = parseJsonSequence(' {"a":1}{"b":[2]}\n\n[3] ');
   assert.equal(s.error, null);
-  assert.deepEqual(s.values.map((v) => v.value), [{ a: 1 }, { b: [2] }, [3]]);
-  assert.deepEqual(s.values.map((v) => v.text), ['{"a":1}', '{"b":[2]}', '[3]']);
+  assert.deepEqual(
+    s.values.map((v) => v.value),
+    [{ a: 1 }, { b: [2] }, [3]],
+  );
+  assert.deepEqual(
+    s.values.map((v) => v.text),
+    ['{"a":1}', '{"b":[2]}', '[3]'],
+  );
   assert.deepEqual(parseJsonSequence('  \n').values, []);
 });
 
 test('parseJsonSequence keeps values before an error and says where it is', () => {
   const s = parseJsonSequence('{"a":1}\n{"b" 2}');
-  assert.deepEqual(s.values.map((v) => v.value), [{ a: 1 }]);
+  assert.deepEqual(
+    s.values.map((v) => v.value),
+    [{ a: 1 }],
+  );
   assert.match(s.error!, /^malformed JSON: /);
   assert.equal(s.errorAt, 13);
 });
@@ -36,9 +51,19 @@ test('containers are recognized; a plain object is not one', () => {
 
 test('EventList items and array elements become records numbered 1..N', () => {
   const c = cursor();
-  const items = [...decodeValue({ kind: 'EventList', items: [ev('a'), ev('b')] }, null, c), ...decodeValue([ev('c')], null, c)];
+  const items = [
+    ...decodeValue({ kind: 'EventList', items: [ev('a'), ev('b')] }, null, c),
+    ...decodeValue([ev('c')], null, c),
+  ];
   const recs = items as RawRecord[];
-  assert.deepEqual(recs.map((r) => [(r.parsed as { auditID: string }).auditID, r.origin.line]), [['a', 1], ['b', 2], ['c', 3]]);
+  assert.deepEqual(
+    recs.map((r) => [(r.parsed as { auditID: string }).auditID, r.origin.line]),
+    [
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+    ],
+  );
   assert.equal(recs[0]!.text, JSON.stringify(ev('a')));
 });
 
@@ -49,7 +74,12 @@ test('a non-container value is passed on as one candidate with its exact text', 
 });
 
 test('Firehose data: base64 of gzip, base64 of plain JSON, and junk', () => {
-  const payload = { messageType: 'DATA_MESSAGE', logGroup: 'g', logStream: 's', logEvents: [{ id: '1', timestamp: 5, message: '{"m":1}' }] };
+  const payload = {
+    messageType: 'DATA_MESSAGE',
+    logGroup: 'g',
+    logStream: 's',
+    logEvents: [{ id: '1', timestamp: 5, message: '{"m":1}' }],
+  };
   const gz = gzipSync(JSON.stringify(payload)).toString('base64');
   assert.ok(gz.startsWith('H4sI'));
   assert.deepEqual(decodeFirehoseData(gz), { ok: true, text: JSON.stringify(payload) });
@@ -70,7 +100,15 @@ test('a Firehose request unwraps every record; CONTROL_MESSAGE records yield not
     timestamp: 1,
     records: [
       data({ messageType: 'CONTROL_MESSAGE', logEvents: [] }),
-      data({ messageType: 'DATA_MESSAGE', logGroup: 'g', logStream: 's', logEvents: [{ id: '1', timestamp: 5, message: 'm1' }, { id: '2', timestamp: 6, message: 'm2' }] }),
+      data({
+        messageType: 'DATA_MESSAGE',
+        logGroup: 'g',
+        logStream: 's',
+        logEvents: [
+          { id: '1', timestamp: 5, message: 'm1' },
+          { id: '2', timestamp: 6, message: 'm2' },
+        ],
+      }),
       { nodata: true },
     ],
   };
@@ -83,5 +121,8 @@ test('a Firehose request unwraps every record; CONTROL_MESSAGE records yield not
 
 test('decodeText falls back to newline-delimited candidates when the text is not one JSON value', () => {
   const items = [...decodeText('not json\n{"a":1}\n', cursor())] as RawRecord[];
-  assert.deepEqual(items.map((r) => r.text), ['not json', '{"a":1}']);
+  assert.deepEqual(
+    items.map((r) => r.text),
+    ['not json', '{"a":1}'],
+  );
 });

@@ -4,8 +4,20 @@
  * and unwraps it; anything else is passed on as one candidate audit event, so normalization
  * makes the single decision "is this an audit event".
  */
-import { decodeFilterLogEvents, decodeSubscriptionPayload, isFilterLogEventsPage, isSubscriptionPayload } from './cloudwatch-decode.js';
-import { type DecodedItem, type RecordCursor, cursorLine, isPlainObject, plainOrigin, problemItem } from './decoded-item.js';
+import {
+  decodeFilterLogEvents,
+  decodeSubscriptionPayload,
+  isFilterLogEventsPage,
+  isSubscriptionPayload,
+} from './cloudwatch-decode.js';
+import {
+  type DecodedItem,
+  type RecordCursor,
+  cursorLine,
+  isPlainObject,
+  plainOrigin,
+  problemItem,
+} from './decoded-item.js';
 import { decodeFirehoseData, isFirehoseRequest } from './firehose-decode.js';
 
 // Containers nest at most Firehose → subscription payload → message; deeper means hostile input.
@@ -20,7 +32,12 @@ export function isContainer(v: Record<string, unknown>): boolean {
 }
 
 /** Unwrap one parsed JSON value. `text` is its exact source text when known (kept as @message). */
-export function* decodeValue(value: unknown, text: string | null, cursor: RecordCursor, depth = 0): Generator<DecodedItem> {
+export function* decodeValue(
+  value: unknown,
+  text: string | null,
+  cursor: RecordCursor,
+  depth = 0,
+): Generator<DecodedItem> {
   if (Array.isArray(value)) {
     yield* decodeItems(value, cursor);
     return;

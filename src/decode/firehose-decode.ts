@@ -11,14 +11,17 @@ import { gunzipSync } from 'node:zlib';
 // while stopping a hostile "zip bomb" record from exhausting memory.
 export const MAX_RECORD_INFLATED_BYTES = 64 * 1024 * 1024;
 
-export type FirehoseDataResult = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string };
+export type FirehoseDataResult =
+  { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string };
 
 /** A Firehose HTTP endpoint request body (or a saved copy of one). */
 export function isFirehoseRequest(v: Record<string, unknown>): boolean {
   const r = v['records'];
   if (!Array.isArray(r)) return false;
   const first: unknown = r[0];
-  return r.length === 0 ? 'requestId' in v : typeof first === 'object' && first !== null && typeof (first as Record<string, unknown>)['data'] === 'string';
+  return r.length === 0
+    ? 'requestId' in v
+    : typeof first === 'object' && first !== null && typeof (first as Record<string, unknown>)['data'] === 'string';
 }
 
 /** Base64 of a gzip stream starts with these characters (1f 8b 08). */

@@ -28,6 +28,8 @@ export interface DetectorInfo {
   readonly severity: Severity;
   readonly mitre: Mitre | null;
   readonly tags?: readonly string[];
+  /** What to do about a finding of this type; ASFF Remediation and OCSF remediation carry it. */
+  readonly remediation?: string;
 }
 
 /** One event matched one rule. */

@@ -7,7 +7,14 @@ import { severityFromLabel } from '../model/finding.js';
 import type { AuditEvent } from '../model/audit-event.js';
 
 function ev(verb: string, resource: string | null, id = 'a1'): AuditEvent {
-  const raw: Record<string, unknown> = { kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID: id, stage: 'ResponseComplete', verb, requestURI: '/x' };
+  const raw: Record<string, unknown> = {
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    auditID: id,
+    stage: 'ResponseComplete',
+    verb,
+    requestURI: '/x',
+  };
   if (resource !== null) raw['objectRef'] = { resource };
   const r = normalizeParsed(raw, JSON.stringify(raw), fileOrigin('t', 1));
   assert.ok(r.ok);
@@ -15,7 +22,15 @@ function ev(verb: string, resource: string | null, id = 'a1'): AuditEvent {
 }
 
 function info(rule: string): DetectorInfo {
-  return { type: `Test:${rule}`, engine: 'native', rule, title: rule, description: '', severity: severityFromLabel('LOW'), mitre: null };
+  return {
+    type: `Test:${rule}`,
+    engine: 'native',
+    rule,
+    title: rule,
+    description: '',
+    severity: severityFromLabel('LOW'),
+    mitre: null,
+  };
 }
 
 function recorder(rule: string, index: Detector['index'], seen: string[], throws = false): Detector {
@@ -47,7 +62,13 @@ test('engine dispatches each event only to candidate detectors, in registration 
   engine.dispatch(ev('create', 'pods'), (d) => out.push(d));
   engine.dispatch(ev('get', 'secrets'), (d) => out.push(d));
   engine.dispatch(ev('get', 'pods'), (d) => out.push(d));
-  assert.deepEqual(seen, ['create-pods:create/pods', 'any:create/pods', 'any:get/secrets', 'secrets:get/secrets', 'any:get/pods']);
+  assert.deepEqual(seen, [
+    'create-pods:create/pods',
+    'any:create/pods',
+    'any:get/secrets',
+    'secrets:get/secrets',
+    'any:get/pods',
+  ]);
   assert.equal(out.length, 5);
   assert.deepEqual(engine.stats(), { units: 3, events: 3, evaluations: 5, errors: 0 });
 });
@@ -68,7 +89,14 @@ test('a throwing detector is counted and does not stop the others', () => {
 test('flush reaches stateful detectors', () => {
   const engine = new DetectionEngine();
   let flushed = 0;
-  engine.addDetector({ info: info('s'), index: {}, evaluate() {}, flush() { flushed++; } });
+  engine.addDetector({
+    info: info('s'),
+    index: {},
+    evaluate() {},
+    flush() {
+      flushed++;
+    },
+  });
   engine.flush(() => {});
   assert.equal(flushed, 1);
 });

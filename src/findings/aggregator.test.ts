@@ -16,7 +16,15 @@ const INFO: DetectorInfo = {
 };
 
 function exec(time: string, ip = '203.0.113.10', name = 'coredns-1') {
-  return event({ verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'kube-system', name, time, sourceIPs: [ip] });
+  return event({
+    verb: 'create',
+    resource: 'pods',
+    subresource: 'exec',
+    namespace: 'kube-system',
+    name,
+    time,
+    sourceIPs: [ip],
+  });
 }
 
 test('repeats of the same actor and object fold into one finding with count, first/last seen', () => {
@@ -34,9 +42,18 @@ test('repeats of the same actor and object fold into one finding with count, fir
   assert.deepEqual(f.actor.sourceIPs, ['198.51.100.2', '198.51.100.1', '198.51.100.3']);
   assert.equal(f.actor.iamArn, 'arn:aws:iam::111122223333:role/Admin');
   assert.equal(f.actor.uid, 'aws-iam-authenticator:111122223333:AROAEXAMPLEID');
-  assert.deepEqual(f.resource, { apiGroup: null, resource: 'pods', subresource: 'exec', namespace: 'kube-system', name: 'coredns-1' });
+  assert.deepEqual(f.resource, {
+    apiGroup: null,
+    resource: 'pods',
+    subresource: 'exec',
+    namespace: 'kube-system',
+    name: 'coredns-1',
+  });
   assert.equal(f.evidence.length, 3);
-  assert.deepEqual(f.evidence.map((x) => x.time), ['2024-05-01T10:00:00.000Z', '2024-05-01T10:00:02.000Z', '2024-05-01T10:00:05.000Z']);
+  assert.deepEqual(
+    f.evidence.map((x) => x.time),
+    ['2024-05-01T10:00:00.000Z', '2024-05-01T10:00:02.000Z', '2024-05-01T10:00:05.000Z'],
+  );
   assert.match(f.id, /^[0-9a-f]{32}$/);
   assert.equal(f.engine, 'native');
   assert.deepEqual(f.mitre, { tactic: 'Execution', technique: 'T1609' });
@@ -81,16 +98,24 @@ test('evidence keeps the earliest and latest by event time whatever the input or
   // 40 occurrences in a scrambled order (a permutation: 7 is coprime with 40).
   const order = Array.from({ length: 40 }, (_, i) => (i * 7 + 13) % 40);
   const agg = new FindingAggregator();
-  for (const sec of order) agg.add({ info: INFO, event: exec(new Date(Date.UTC(2024, 4, 1, 10, 0, sec)).toISOString()) });
+  for (const sec of order)
+    agg.add({ info: INFO, event: exec(new Date(Date.UTC(2024, 4, 1, 10, 0, sec)).toISOString()) });
   const f = agg.findings()[0]!;
   assert.equal(f.count, 40);
-  assert.deepEqual(f.evidence.map((x) => Number(x.time.slice(17, 19))), [0, 1, 2, 3, 4, 35, 36, 37, 38, 39]);
+  assert.deepEqual(
+    f.evidence.map((x) => Number(x.time.slice(17, 19))),
+    [0, 1, 2, 3, 4, 35, 36, 37, 38, 39],
+  );
   assert.equal(f.firstSeen, '2024-05-01T10:00:00.000Z');
   assert.equal(f.lastSeen, '2024-05-01T10:00:39.000Z');
   // Fewer occurrences than the cap: every one, once, in time order.
   const few = new FindingAggregator();
-  for (const sec of [7, 3, 9, 1, 5, 2, 8]) few.add({ info: INFO, event: exec(new Date(Date.UTC(2024, 4, 1, 10, 0, sec)).toISOString()) });
-  assert.deepEqual(few.findings()[0]!.evidence.map((x) => Number(x.time.slice(17, 19))), [1, 2, 3, 5, 7, 8, 9]);
+  for (const sec of [7, 3, 9, 1, 5, 2, 8])
+    few.add({ info: INFO, event: exec(new Date(Date.UTC(2024, 4, 1, 10, 0, sec)).toISOString()) });
+  assert.deepEqual(
+    few.findings()[0]!.evidence.map((x) => Number(x.time.slice(17, 19))),
+    [1, 2, 3, 5, 7, 8, 9],
+  );
 });
 
 test('severity is the worst occurrence; overrides of title apply from the latest', () => {
@@ -104,7 +129,8 @@ test('severity is the worst occurrence; overrides of title apply from the latest
 
 test('number of findings is bounded and drops are counted', () => {
   const agg = new FindingAggregator({ maxFindings: 2 });
-  for (const n of ['a', 'b', 'c', 'c', 'd', 'a']) agg.add({ info: INFO, event: exec('2024-05-01T10:00:00Z', '1.1.1.1', n) });
+  for (const n of ['a', 'b', 'c', 'c', 'd', 'a'])
+    agg.add({ info: INFO, event: exec('2024-05-01T10:00:00Z', '1.1.1.1', n) });
   assert.equal(agg.size, 2);
   assert.equal(agg.dropped, 3);
   assert.equal(agg.droppedFindings, 2);
@@ -117,6 +143,9 @@ test('related events are added to evidence', () => {
   agg.add({ info: INFO, event: exec('2024-05-01T10:00:00Z'), related: [r1] });
   const f = agg.findings()[0]!;
   assert.equal(f.count, 1);
-  assert.deepEqual(f.evidence.map((x) => x.auditID), [r1.auditID, f.evidence[1]!.auditID]);
+  assert.deepEqual(
+    f.evidence.map((x) => x.auditID),
+    [r1.auditID, f.evidence[1]!.auditID],
+  );
   assert.equal(f.evidence.length, 2);
 });

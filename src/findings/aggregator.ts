@@ -33,7 +33,10 @@ export const AGGREGATOR_DEFAULTS = {
 
 /** 32 lowercase hex, like GuardDuty finding ids: sha256 of the aggregation key. */
 export function findingId(type: string, rule: string, cluster: string, groupKey: string): string {
-  return createHash('sha256').update(`${type}\u0000${rule}\u0000${cluster}\u0000${groupKey}`).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(`${type}\u0000${rule}\u0000${cluster}\u0000${groupKey}`)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 /** Default aggregation key: who did it to which object. */
@@ -72,7 +75,13 @@ export function actorOf(e: AuditEvent): Actor {
 }
 
 export function resourceOf(e: AuditEvent): ResourceRef {
-  return { apiGroup: e.apiGroup, resource: e.resource, subresource: e.subresource, namespace: e.namespace, name: e.name };
+  return {
+    apiGroup: e.apiGroup,
+    resource: e.resource,
+    subresource: e.subresource,
+    namespace: e.namespace,
+    name: e.name,
+  };
 }
 
 function evidenceOf(e: AuditEvent): Evidence {
@@ -226,7 +235,9 @@ export class FindingAggregator {
   findings(): Finding[] {
     const out: Finding[] = [];
     for (const st of this.states.values()) out.push(this.toFinding(st));
-    out.sort((a, b) => (a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    out.sort((a, b) =>
+      a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+    );
     return out;
   }
 

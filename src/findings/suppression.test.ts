@@ -55,18 +55,49 @@ test('severity by label, by GuardDuty integer bucket, and by comparison', () => 
   assert.equal(suppressedBy(`- name: highs\n  criteria:\n    severity: { eq: [high] }\n`)[EXEC], undefined);
   const buckets = suppressedBy(`- name: mediums\n  criteria:\n    severity: { eq: ["4", "5", "6"] }\n`);
   assert.deepEqual(buckets, { [PRIV]: 'mediums', [EXEC]: 'mediums', [CUSTOM]: undefined });
-  assert.deepEqual(suppressedBy(`- name: below-7\n  criteria:\n    severity: { lt: 7 }\n`), { [PRIV]: 'below-7', [EXEC]: 'below-7', [CUSTOM]: undefined });
-  assert.deepEqual(suppressedBy(`- name: gte-8\n  criteria:\n    severity: { gte: 8 }\n`), { [PRIV]: undefined, [EXEC]: undefined, [CUSTOM]: 'gte-8' });
+  assert.deepEqual(suppressedBy(`- name: below-7\n  criteria:\n    severity: { lt: 7 }\n`), {
+    [PRIV]: 'below-7',
+    [EXEC]: 'below-7',
+    [CUSTOM]: undefined,
+  });
+  assert.deepEqual(suppressedBy(`- name: gte-8\n  criteria:\n    severity: { gte: 8 }\n`), {
+    [PRIV]: undefined,
+    [EXEC]: undefined,
+    [CUSTOM]: 'gte-8',
+  });
 });
 
 test('short names, native paths, counts and timestamps', () => {
-  assert.equal(suppressedBy(`- name: by-ns\n  criteria:\n    namespace: { eq: [kube-system] }\n    count: { gte: 2 }\n`)[EXEC], 'by-ns');
-  assert.equal(suppressedBy(`- name: by-ns\n  criteria:\n    namespace: { eq: [kube-system] }\n    count: { gt: 2 }\n`)[EXEC], undefined);
-  assert.equal(suppressedBy(`- name: by-arn\n  criteria:\n    actor.iamArn: { matches: ["arn:aws:iam::*:role/Admin"] }\n    rule: { eq: [exec-in-kube-system-pod] }\n`)[EXEC], 'by-arn');
+  assert.equal(
+    suppressedBy(`- name: by-ns\n  criteria:\n    namespace: { eq: [kube-system] }\n    count: { gte: 2 }\n`)[EXEC],
+    'by-ns',
+  );
+  assert.equal(
+    suppressedBy(`- name: by-ns\n  criteria:\n    namespace: { eq: [kube-system] }\n    count: { gt: 2 }\n`)[EXEC],
+    undefined,
+  );
+  assert.equal(
+    suppressedBy(
+      `- name: by-arn\n  criteria:\n    actor.iamArn: { matches: ["arn:aws:iam::*:role/Admin"] }\n    rule: { eq: [exec-in-kube-system-pod] }\n`,
+    )[EXEC],
+    'by-arn',
+  );
   assert.equal(suppressedBy(`- name: list\n  criteria:\n    threatListName: { eq: [acme-list] }\n`)[CUSTOM], 'list');
-  assert.equal(suppressedBy(`- name: late\n  criteria:\n    service.eventLastSeen: { greaterThan: 1714557600000 }\n`)[CUSTOM], 'late', 'after 2024-05-01T10:00Z');
-  assert.equal(suppressedBy(`- name: late\n  criteria:\n    service.eventLastSeen: { greaterThan: "2024-05-01T11:00:00Z" }\n`)[CUSTOM], undefined);
-  assert.equal(suppressedBy(`- name: groups\n  criteria:\n    groups: { eq: ["system:serviceaccounts:argocd"] }\n`)[PRIV], 'groups');
+  assert.equal(
+    suppressedBy(`- name: late\n  criteria:\n    service.eventLastSeen: { greaterThan: 1714557600000 }\n`)[CUSTOM],
+    'late',
+    'after 2024-05-01T10:00Z',
+  );
+  assert.equal(
+    suppressedBy(`- name: late\n  criteria:\n    service.eventLastSeen: { greaterThan: "2024-05-01T11:00:00Z" }\n`)[
+      CUSTOM
+    ],
+    undefined,
+  );
+  assert.equal(
+    suppressedBy(`- name: groups\n  criteria:\n    groups: { eq: ["system:serviceaccounts:argocd"] }\n`)[PRIV],
+    'groups',
+  );
 });
 
 test('parse errors carry line numbers; bad rules are reported, not half-applied', () => {
@@ -89,7 +120,10 @@ test('parse errors carry line numbers; bad rules are reported, not half-applied'
     '      severity: { gt: high }',
   ].join('\n');
   const r = parseSuppressionRules(yaml, 's.yaml');
-  assert.deepEqual(r.value.map((x) => x.name), ['ok-rule']);
+  assert.deepEqual(
+    r.value.map((x) => x.name),
+    ['ok-rule'],
+  );
   assert.deepEqual(
     r.errors.map((e) => [e.line, e.message]),
     [
@@ -108,7 +142,12 @@ test('parse errors carry line numbers; bad rules are reported, not half-applied'
 });
 
 test('a rule with a bad name still has its criteria checked: one run reports every problem', () => {
-  const r = parseSuppressionRules(['rules:', '  - name: x', '    criteria:', '      imagePrefx: { eq: [a] }', '      type: { between: [x] }'].join('\n'), 's.yaml');
+  const r = parseSuppressionRules(
+    ['rules:', '  - name: x', '    criteria:', '      imagePrefx: { eq: [a] }', '      type: { between: [x] }'].join(
+      '\n',
+    ),
+    's.yaml',
+  );
   assert.deepEqual(r.value, []);
   assert.deepEqual(
     r.errors.map((e) => [e.line, e.message]),
@@ -120,7 +159,10 @@ test('a rule with a bad name still has its criteria checked: one run reports eve
     ],
   );
   // A bad name with good criteria is still not applied.
-  assert.deepEqual(parseSuppressionRules('rules:\n  - name: x\n    criteria:\n      type: { eq: [x] }\n', 's.yaml').value, []);
+  assert.deepEqual(
+    parseSuppressionRules('rules:\n  - name: x\n    criteria:\n      type: { eq: [x] }\n', 's.yaml').value,
+    [],
+  );
 });
 
 test('wildcard matching is linear and correct', () => {

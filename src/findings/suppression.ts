@@ -83,7 +83,8 @@ const SHORT_FIELDS: Record<string, (f: Finding, gd: Record<string, unknown>) => 
   verb: (f) => f.evidence.map((e) => e.verb),
   requestUri: (f) => f.evidence.map((e) => e.requestURI),
   image: (_f, gd) => resolvePath(gd, 'resource.kubernetesDetails.kubernetesWorkloadDetails.containers.image'),
-  imagePrefix: (_f, gd) => resolvePath(gd, 'resource.kubernetesDetails.kubernetesWorkloadDetails.containers.imagePrefix'),
+  imagePrefix: (_f, gd) =>
+    resolvePath(gd, 'resource.kubernetesDetails.kubernetesWorkloadDetails.containers.imagePrefix'),
   workloadName: (_f, gd) => resolvePath(gd, 'resource.kubernetesDetails.kubernetesWorkloadDetails.name'),
   workloadType: (_f, gd) => resolvePath(gd, 'resource.kubernetesDetails.kubernetesWorkloadDetails.type'),
   threatListName: (_f, gd) => resolvePath(gd, 'service.evidence.threatIntelligenceDetails.threatListName'),
@@ -91,8 +92,44 @@ const SHORT_FIELDS: Record<string, (f: Finding, gd: Record<string, unknown>) => 
   technique: (f) => f.mitre?.technique ?? null,
 };
 
-const GD_ROOTS = new Set(['accountId', 'arn', 'createdAt', 'description', 'id', 'partition', 'region', 'resource', 'schemaVersion', 'service', 'severity', 'title', 'type', 'updatedAt', 'confidence']);
-const NATIVE_ROOTS = new Set(['id', 'type', 'engine', 'rule', 'title', 'description', 'severity', 'priority', 'output', 'cluster', 'count', 'firstSeen', 'lastSeen', 'actor', 'resource', 'mitre', 'tags', 'evidence', 'details']);
+const GD_ROOTS = new Set([
+  'accountId',
+  'arn',
+  'createdAt',
+  'description',
+  'id',
+  'partition',
+  'region',
+  'resource',
+  'schemaVersion',
+  'service',
+  'severity',
+  'title',
+  'type',
+  'updatedAt',
+  'confidence',
+]);
+const NATIVE_ROOTS = new Set([
+  'id',
+  'type',
+  'engine',
+  'rule',
+  'title',
+  'description',
+  'severity',
+  'priority',
+  'output',
+  'cluster',
+  'count',
+  'firstSeen',
+  'lastSeen',
+  'actor',
+  'resource',
+  'mitre',
+  'tags',
+  'evidence',
+  'details',
+]);
 
 export function isKnownField(field: string): boolean {
   if (Object.hasOwn(SHORT_FIELDS, field)) return true;
@@ -107,8 +144,11 @@ export function resolvePath(obj: unknown, path: string): unknown[] {
     const next: unknown[] = [];
     for (const c of cur) {
       if (Array.isArray(c)) {
-        for (const x of c) if (typeof x === 'object' && x !== null && Object.hasOwn(x, seg)) next.push((x as Record<string, unknown>)[seg]);
-      } else if (typeof c === 'object' && c !== null && Object.hasOwn(c, seg)) next.push((c as Record<string, unknown>)[seg]);
+        for (const x of c)
+          if (typeof x === 'object' && x !== null && Object.hasOwn(x, seg))
+            next.push((x as Record<string, unknown>)[seg]);
+      } else if (typeof c === 'object' && c !== null && Object.hasOwn(c, seg))
+        next.push((c as Record<string, unknown>)[seg]);
     }
     cur = next;
     if (cur.length === 0) return [];
@@ -155,7 +195,11 @@ function same(actual: unknown, wanted: string | number): boolean {
     return w !== null && (w === actual || (Number.isInteger(w) && Math.floor(actual) === w));
   }
   if (typeof actual === 'boolean') return String(actual) === String(wanted).toLowerCase();
-  if (typeof actual === 'string') return actual === String(wanted) || (/^(LOW|MEDIUM|HIGH|CRITICAL)$/.test(actual) && actual === String(wanted).toUpperCase());
+  if (typeof actual === 'string')
+    return (
+      actual === String(wanted) ||
+      (/^(LOW|MEDIUM|HIGH|CRITICAL)$/.test(actual) && actual === String(wanted).toUpperCase())
+    );
   return false;
 }
 
@@ -208,7 +252,11 @@ function conditionHolds(c: SuppressionCondition, actual: readonly unknown[]): bo
   }
 }
 
-export function ruleMatches(rule: SuppressionRule, f: Finding, gd: Record<string, unknown> = toGuardDutyFinding(f)): boolean {
+export function ruleMatches(
+  rule: SuppressionRule,
+  f: Finding,
+  gd: Record<string, unknown> = toGuardDutyFinding(f),
+): boolean {
   for (const c of rule.conditions) if (!conditionHolds(c, valuesOf(f, gd, c.field))) return false;
   return rule.conditions.length > 0;
 }
@@ -230,7 +278,10 @@ const NAME_RE = /^[A-Za-z0-9._-]{3,64}$/;
 /** GuardDuty allows 50 values per condition; more is a mistake in the file. */
 const MAX_VALUES = 50;
 
-export function parseSuppressionRules(text: string, file = 'suppress.yaml'): { value: SuppressionRule[]; errors: SourceProblem[] } {
+export function parseSuppressionRules(
+  text: string,
+  file = 'suppress.yaml',
+): { value: SuppressionRule[]; errors: SourceProblem[] } {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
   const errors: SourceProblem[] = [];
@@ -239,7 +290,12 @@ export function parseSuppressionRules(text: string, file = 'suppress.yaml'): { v
     errors.push({ file, line: pos.line, column: pos.col, message });
   };
   for (const e of doc.errors) {
-    errors.push({ file, line: e.linePos?.[0].line ?? 0, column: e.linePos?.[0].col ?? 0, message: e.message.split('\n')[0]! });
+    errors.push({
+      file,
+      line: e.linePos?.[0].line ?? 0,
+      column: e.linePos?.[0].col ?? 0,
+      message: e.message.split('\n')[0]!,
+    });
   }
   if (errors.length > 0) return { value: [], errors };
   let list: unknown = doc.contents;
@@ -268,19 +324,24 @@ export function parseSuppressionRules(text: string, file = 'suppress.yaml'): { v
     const rawName = isScalar(nameNode) && typeof nameNode.value === 'string' ? nameNode.value : null;
     // A bad name is reported, and the rule's criteria are still checked so one run shows every problem.
     const nameOk = rawName !== null && NAME_RE.test(rawName);
-    if (!nameOk) at((nameNode as YamlNode | undefined) ?? item, 'rule name must be 3 to 64 characters of letters, digits, ".", "_" or "-"');
+    if (!nameOk)
+      at(
+        (nameNode as YamlNode | undefined) ?? item,
+        'rule name must be 3 to 64 characters of letters, digits, ".", "_" or "-"',
+      );
     const name = rawName ?? '(unnamed)';
     if (nameOk) {
       if (names.has(name)) at(nameNode as YamlNode, `duplicate rule name "${name}"`);
       names.add(name);
     }
     const action = item.get('action');
-    if (action !== undefined && action !== 'ARCHIVE' && action !== 'NOOP') at(item.get('action', true) as YamlNode, 'action must be ARCHIVE or NOOP');
+    if (action !== undefined && action !== 'ARCHIVE' && action !== 'NOOP')
+      at(item.get('action', true) as YamlNode, 'action must be ARCHIVE or NOOP');
     if (action === 'NOOP') continue; // a saved filter, not a suppression rule
     let criteria: unknown = item.get('criteria', true);
     if (criteria === undefined) {
       const fc = item.get('findingCriteria', true);
-      criteria = isMap(fc) ? fc.get('criterion', true) ?? fc.get('Criterion', true) : fc;
+      criteria = isMap(fc) ? (fc.get('criterion', true) ?? fc.get('Criterion', true)) : fc;
     }
     if (!isMap(criteria)) {
       at((criteria as YamlNode | undefined) ?? item, `rule "${name}" needs a criteria map`);
@@ -295,7 +356,10 @@ export function parseSuppressionRules(text: string, file = 'suppress.yaml'): { v
         continue;
       }
       if (!isMap(pair.value)) {
-        at((pair.value as YamlNode | null) ?? (pair.key as YamlNode), `field "${field}" needs operators, e.g. { eq: [value] }`);
+        at(
+          (pair.value as YamlNode | null) ?? (pair.key as YamlNode),
+          `field "${field}" needs operators, e.g. { eq: [value] }`,
+        );
         continue;
       }
       for (const opPair of pair.value.items) {
@@ -303,26 +367,41 @@ export function parseSuppressionRules(text: string, file = 'suppress.yaml'): { v
         const opName = String(opPair.key.value);
         const op = (OP_ALIASES as Record<string, SuppressionOp>)[opName.toLowerCase()];
         if (op === undefined) {
-          at(opPair.key as YamlNode, `unknown operator "${opName}" (use eq, neq, prefix, gt, gte, lt, lte, matches, notMatches)`);
+          at(
+            opPair.key as YamlNode,
+            `unknown operator "${opName}" (use eq, neq, prefix, gt, gte, lt, lte, matches, notMatches)`,
+          );
           continue;
         }
         const raw = isSeq(opPair.value) ? opPair.value.items : [opPair.value];
         const values: (string | number)[] = [];
         for (const v of raw) {
-          if (isScalar(v) && (typeof v.value === 'string' || typeof v.value === 'number' || typeof v.value === 'boolean')) values.push(typeof v.value === 'boolean' ? String(v.value) : v.value);
+          if (
+            isScalar(v) &&
+            (typeof v.value === 'string' || typeof v.value === 'number' || typeof v.value === 'boolean')
+          )
+            values.push(typeof v.value === 'boolean' ? String(v.value) : v.value);
           else at((v as YamlNode | null) ?? (opPair.key as YamlNode), `value of ${opName} must be a string or number`);
         }
         if (values.length === 0) at(opPair.key as YamlNode, `${opName} needs at least one value`);
         else if (values.length > MAX_VALUES) at(opPair.key as YamlNode, `${opName} takes at most ${MAX_VALUES} values`);
-        else if ((op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte') && (values.length !== 1 || toNumber(values[0]) === null)) {
+        else if (
+          (op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte') &&
+          (values.length !== 1 || toNumber(values[0]) === null)
+        ) {
           at(opPair.key as YamlNode, `${opName} takes one number or timestamp`);
         } else conditions.push({ field, op, values });
       }
     }
     if (conditions.length === 0) {
       // Point at the `criteria:` key: a block map's own range starts at its first entry.
-      const keyPair = item.items.find((p) => isScalar(p.key) && (p.key.value === 'criteria' || p.key.value === 'findingCriteria'));
-      at((keyPair?.key as YamlNode | undefined) ?? (criteria as YamlNode), `rule "${name}" has no valid criteria (it would suppress everything)`);
+      const keyPair = item.items.find(
+        (p) => isScalar(p.key) && (p.key.value === 'criteria' || p.key.value === 'findingCriteria'),
+      );
+      at(
+        (keyPair?.key as YamlNode | undefined) ?? (criteria as YamlNode),
+        `rule "${name}" has no valid criteria (it would suppress everything)`,
+      );
       continue;
     }
     if (!nameOk) continue;

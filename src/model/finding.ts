@@ -13,13 +13,6 @@ export interface Severity {
   readonly score: number;
 }
 
-/** GuardDuty's bands: Low 1.0-3.9, Medium 4.0-6.9, High 7.0-8.9, Critical 9.0-10.0. */
-export function severityFromScore(score: number): Severity {
-  const s = Math.min(10, Math.max(1, score));
-  const label: SeverityLabel = s >= 9 ? 'CRITICAL' : s >= 7 ? 'HIGH' : s >= 4 ? 'MEDIUM' : 'LOW';
-  return { label, score: s };
-}
-
 export const SEVERITY_DEFAULT_SCORE = {
   LOW: 2,
   MEDIUM: 5,

@@ -5,7 +5,7 @@
  */
 import type { AuditEvent, EventOrigin } from '../model/audit-event.js';
 import { DEFAULT_CLUSTER, FIELD_CATALOG, type FieldDef } from '../model/field-catalog.js';
-import type { InputProblem, RawRecord } from '../sources/raw-record.js';
+import type { InputProblem, RawRecord } from '../model/raw-record.js';
 import { plainOrigin } from '../decode/decoded-item.js';
 import type { HeldEventCodec } from './stage-deduper.js';
 
@@ -28,11 +28,6 @@ export function clusterFromLogGroup(logGroup: string | null): string | null {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Is this parsed JSON an audit.k8s.io Event? (kind Event, audit.k8s.io apiVersion, auditID, verb). */
-export function looksLikeAuditEvent(v: unknown): v is Record<string, unknown> {
-  return claimsAuditEvent(v) && typeof v['auditID'] === 'string' && typeof v['verb'] === 'string' && typeof v['stage'] === 'string';
 }
 
 /**
@@ -89,7 +84,10 @@ interface CompiledField {
   readonly get: Getter;
 }
 
-const JSON_FIELDS: readonly CompiledField[] = FIELD_CATALOG.filter((f) => f.path !== null).map((f: FieldDef) => ({ def: f, get: compilePath(f.path!) }));
+const JSON_FIELDS: readonly CompiledField[] = FIELD_CATALOG.filter((f) => f.path !== null).map((f: FieldDef) => ({
+  def: f,
+  get: compilePath(f.path!),
+}));
 
 // Slot of each catalog JSON field in the scratch array below, by AuditEvent property.
 const SLOT: Readonly<Record<string, number>> = Object.fromEntries(JSON_FIELDS.map((f, i) => [f.def.property, i]));
@@ -161,17 +159,25 @@ export function normalizeParsed(
       values[i] = f.def.type === 'string[]' ? EMPTY : null;
       continue;
     }
-    if (v === NOT_AN_OBJECT) return { ok: false, problem: 'bad-field-type', reason: `${nonObjectStep(raw, f.def.path!)} must be an object` };
+    if (v === NOT_AN_OBJECT)
+      return { ok: false, problem: 'bad-field-type', reason: `${nonObjectStep(raw, f.def.path!)} must be an object` };
     switch (f.def.type) {
       case 'string':
       case 'timestamp':
-        if (typeof v !== 'string') return { ok: false, problem: 'bad-field-type', reason: `${f.def.name} must be a string, got ${typeName(v)}` };
+        if (typeof v !== 'string')
+          return { ok: false, problem: 'bad-field-type', reason: `${f.def.name} must be a string, got ${typeName(v)}` };
         break;
       case 'int':
-        if (typeof v !== 'number' || !Number.isInteger(v)) return { ok: false, problem: 'bad-field-type', reason: `${f.def.name} must be an integer, got ${typeName(v)}` };
+        if (typeof v !== 'number' || !Number.isInteger(v))
+          return {
+            ok: false,
+            problem: 'bad-field-type',
+            reason: `${f.def.name} must be an integer, got ${typeName(v)}`,
+          };
         break;
       case 'string[]':
-        if (!Array.isArray(v) || !isStringArray(v)) return { ok: false, problem: 'bad-field-type', reason: `${f.def.name} must be an array of strings` };
+        if (!Array.isArray(v) || !isStringArray(v))
+          return { ok: false, problem: 'bad-field-type', reason: `${f.def.name} must be an array of strings` };
         break;
     }
     values[i] = v;
@@ -259,7 +265,11 @@ interface PackedEvent {
 }
 
 /** Parse JSON text and normalize it (tests, webhook). */
-export function normalizeText(text: string, origin: EventOrigin, options: NormalizeOptions = {}): NormalizeResult | { ok: false; problem: 'malformed-json'; reason: string } {
+export function normalizeText(
+  text: string,
+  origin: EventOrigin,
+  options: NormalizeOptions = {},
+): NormalizeResult | { ok: false; problem: 'malformed-json'; reason: string } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -272,7 +282,11 @@ export function normalizeText(text: string, origin: EventOrigin, options: Normal
 /** Why a record did not become an AuditEvent: normalizeParsed's reasons plus the parse failures. */
 export type NormalizeRecordResult =
   | NormalizeResult
-  | { readonly ok: false; readonly problem: 'malformed-json' | 'cloudwatch-truncated' | 'binary'; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly problem: 'malformed-json' | 'cloudwatch-truncated' | 'binary';
+      readonly reason: string;
+    };
 
 // CloudWatch Logs (and its agent) cut events over the size limit and append this marker.
 const TRUNCATED_MARKER = '[Truncated...]';
@@ -300,15 +314,27 @@ export function normalizeRecord(rec: RawRecord, options: NormalizeOptions = {}):
 function parseFailure(rec: RawRecord, message: string): NormalizeRecordResult {
   const text = rec.text;
   if (text.endsWith(TRUNCATED_MARKER)) {
-    return { ok: false, problem: 'cloudwatch-truncated', reason: `CloudWatch truncated this event (${text.length} characters, ends with ${TRUNCATED_MARKER})` };
+    return {
+      ok: false,
+      problem: 'cloudwatch-truncated',
+      reason: `CloudWatch truncated this event (${text.length} characters, ends with ${TRUNCATED_MARKER})`,
+    };
   }
   // NUL bytes inside a text log: blocks a crash left unwritten, or junk appended to the file.
   if (text.indexOf('\u0000') !== -1) {
-    return { ok: false, problem: 'binary', reason: `binary data (NUL bytes) in place of a JSON event (${text.length} characters)` };
+    return {
+      ok: false,
+      problem: 'binary',
+      reason: `binary data (NUL bytes) in place of a JSON event (${text.length} characters)`,
+    };
   }
   const viaCloudWatch = rec.origin.cwTimestamp !== null || rec.origin.logStream !== null;
   if (viaCloudWatch && text.charCodeAt(0) === 0x7b && CUT_JSON.test(message)) {
-    return { ok: false, problem: 'cloudwatch-truncated', reason: `CloudWatch message is cut short (${text.length} characters): ${message}` };
+    return {
+      ok: false,
+      problem: 'cloudwatch-truncated',
+      reason: `CloudWatch message is cut short (${text.length} characters): ${message}`,
+    };
   }
   return { ok: false, problem: 'malformed-json', reason: `malformed JSON: ${message}` };
 }

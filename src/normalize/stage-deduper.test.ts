@@ -98,9 +98,15 @@ test('a held request that is forgotten is dispatched rather than lost', () => {
 test('each request reaches detectors exactly once over a realistic stream', () => {
   const d = new StageDeduper();
   const stream = [
-    ev('1', 'RequestReceived'), ev('1', 'ResponseComplete'), ev('1', 'ResponseComplete'),
-    ev('2', 'RequestReceived'), ev('2', 'ResponseStarted'), ev('3', 'ResponseComplete'),
-    ev('2', 'ResponseComplete'), ev('4', 'RequestReceived'), ev('4', 'ResponseStarted'),
+    ev('1', 'RequestReceived'),
+    ev('1', 'ResponseComplete'),
+    ev('1', 'ResponseComplete'),
+    ev('2', 'RequestReceived'),
+    ev('2', 'ResponseStarted'),
+    ev('3', 'ResponseComplete'),
+    ev('2', 'ResponseComplete'),
+    ev('4', 'RequestReceived'),
+    ev('4', 'ResponseStarted'),
   ];
   let stored = 0;
   const dispatched: AuditEvent[] = [];
@@ -111,7 +117,12 @@ test('each request reaches detectors exactly once over a realistic stream', () =
   }
   dispatched.push(...d.flush());
   assert.equal(stored, 8);
-  assert.deepEqual(tag(dispatched), ['1/ResponseComplete', '3/ResponseComplete', '2/ResponseComplete', '4/ResponseStarted']);
+  assert.deepEqual(tag(dispatched), [
+    '1/ResponseComplete',
+    '3/ResponseComplete',
+    '2/ResponseComplete',
+    '4/ResponseStarted',
+  ]);
   assert.equal(d.counters.dispatched, 4);
   assert.equal(d.counters.duplicates, 1);
 });
@@ -150,7 +161,19 @@ test('held events are kept packed by the codec and released equal to what was pu
       },
     },
   });
-  const a = normalizeText(JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID: 'a', stage: 'ResponseStarted', verb: 'watch', user: { username: 'u' }, requestReceivedTimestamp: '2024-01-01T00:00:00.123456Z' }), fileOrigin('f', 7), { cluster: 'c1' });
+  const a = normalizeText(
+    JSON.stringify({
+      kind: 'Event',
+      apiVersion: 'audit.k8s.io/v1',
+      auditID: 'a',
+      stage: 'ResponseStarted',
+      verb: 'watch',
+      user: { username: 'u' },
+      requestReceivedTimestamp: '2024-01-01T00:00:00.123456Z',
+    }),
+    fileOrigin('f', 7),
+    { cluster: 'c1' },
+  );
   assert.ok(a.ok);
   d.push(a.event);
   d.push(ev('b', 'RequestReceived'));

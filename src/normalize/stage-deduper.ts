@@ -80,7 +80,12 @@ export interface StageDeduperCounters {
 
 // One bit per stage; unknown stages share a bit, which at worst merges repeats of two
 // different unknown stages of one request.
-const STAGE_BIT: Readonly<Record<string, number>> = { RequestReceived: 1, ResponseStarted: 2, ResponseComplete: 4, Panic: 8 };
+const STAGE_BIT: Readonly<Record<string, number>> = {
+  RequestReceived: 1,
+  ResponseStarted: 2,
+  ResponseComplete: 4,
+  Panic: 8,
+};
 const OTHER_STAGE = 16;
 const FINAL = STAGE_BIT['ResponseComplete']! | STAGE_BIT['Panic']!;
 // Set once the request has been handed to detectors.
@@ -92,7 +97,13 @@ const NOT_STORED: PushResult = Object.freeze({ store: false, dispatch: Object.fr
 const STORED_ONLY: PushResult = Object.freeze({ store: true, dispatch: Object.freeze([]) as readonly AuditEvent[] });
 
 export class StageDeduper {
-  readonly counters: StageDeduperCounters = { duplicates: 0, dispatched: 0, superseded: 0, pendingEvicted: 0, forgotten: 0 };
+  readonly counters: StageDeduperCounters = {
+    duplicates: 0,
+    dispatched: 0,
+    superseded: 0,
+    pendingEvicted: 0,
+    forgotten: 0,
+  };
   private readonly maxRemembered: number;
   private readonly maxPending: number;
   /** auditID → stage bits | DISPATCHED. */
@@ -112,7 +123,10 @@ export class StageDeduper {
 
   constructor(options: StageDeduperOptions = {}) {
     this.maxRemembered = Math.max(1, options.maxRemembered ?? STAGE_DEDUPER_DEFAULTS.maxRemembered);
-    this.maxPending = Math.max(1, Math.min(options.maxPending ?? STAGE_DEDUPER_DEFAULTS.maxPending, this.maxRemembered));
+    this.maxPending = Math.max(
+      1,
+      Math.min(options.maxPending ?? STAGE_DEDUPER_DEFAULTS.maxPending, this.maxRemembered),
+    );
     this.seenRing = new Array<string | undefined>(this.maxRemembered);
     this.codec = options.codec ?? IDENTITY;
   }

@@ -105,16 +105,7 @@ export interface InNode {
 }
 
 export type ExprNode =
-  | StringNode
-  | NumberNode
-  | RegexNode
-  | PeriodNode
-  | FieldNode
-  | CallNode
-  | BinaryNode
-  | UnaryNode
-  | MatchNode
-  | InNode;
+  StringNode | NumberNode | RegexNode | PeriodNode | FieldNode | CallNode | BinaryNode | UnaryNode | MatchNode | InNode;
 
 export type ExprKind = ExprNode['kind'];
 
@@ -216,8 +207,10 @@ const f = Object.freeze;
 
 export const createString = (value: string, span: Span): StringNode => f({ kind: 'string', value, span });
 export const createNumber = (value: number, span: Span): NumberNode => f({ kind: 'number', value, span });
-export const createRegex = (pattern: string, flags: string, span: Span): RegexNode => f({ kind: 'regex', pattern, flags, span });
-export const createPeriod = (amount: number, unit: PeriodUnit, span: Span): PeriodNode => f({ kind: 'period', amount, unit, span });
+export const createRegex = (pattern: string, flags: string, span: Span): RegexNode =>
+  f({ kind: 'regex', pattern, flags, span });
+export const createPeriod = (amount: number, unit: PeriodUnit, span: Span): PeriodNode =>
+  f({ kind: 'period', amount, unit, span });
 export const createField = (segments: readonly string[], quoted: readonly boolean[], span: Span): FieldNode =>
   f({ kind: 'field', name: segments.join('.'), segments: f([...segments]), quoted: f([...quoted]), span });
 export const createCall = (name: string, args: readonly ExprNode[], star: boolean, span: Span): CallNode =>
@@ -228,24 +221,44 @@ export const createUnary = (op: 'not' | '-', operand: ExprNode, start: number): 
   f({ kind: 'unary', op, operand, span: f({ start, end: operand.span.end }) });
 export const createMatch = (negated: boolean, operand: ExprNode, pattern: StringNode | RegexNode): MatchNode =>
   f({ kind: 'match', negated, operand, pattern, span: f({ start: operand.span.start, end: pattern.span.end }) });
-export const createIn = (negated: boolean, operand: ExprNode, items: readonly (StringNode | NumberNode)[], end: number): InNode =>
-  f({ kind: 'in', negated, operand, items: f([...items]), span: f({ start: operand.span.start, end }) });
+export const createIn = (
+  negated: boolean,
+  operand: ExprNode,
+  items: readonly (StringNode | NumberNode)[],
+  end: number,
+): InNode => f({ kind: 'in', negated, operand, items: f([...items]), span: f({ start: operand.span.start, end }) });
 
-export const createProjection = (expr: ExprNode, alias: string | null, sourceText: string, span: Span): ProjectionItem =>
-  f({ expr, alias, outputName: alias ?? sourceText, span });
+export const createProjection = (
+  expr: ExprNode,
+  alias: string | null,
+  sourceText: string,
+  span: Span,
+): ProjectionItem => f({ expr, alias, outputName: alias ?? sourceText, span });
 
-export const createFields = (items: readonly ProjectionItem[], span: Span): FieldsCommand => f({ kind: 'fields', items: f([...items]), span });
-export const createDisplay = (items: readonly ProjectionItem[], span: Span): DisplayCommand => f({ kind: 'display', items: f([...items]), span });
+export const createFields = (items: readonly ProjectionItem[], span: Span): FieldsCommand =>
+  f({ kind: 'fields', items: f([...items]), span });
+export const createDisplay = (items: readonly ProjectionItem[], span: Span): DisplayCommand =>
+  f({ kind: 'display', items: f([...items]), span });
 export const createFilter = (expr: ExprNode, span: Span): FilterCommand => f({ kind: 'filter', expr, span });
-export const createStats = (items: readonly ProjectionItem[], by: readonly ProjectionItem[], span: Span): StatsCommand =>
-  f({ kind: 'stats', items: f([...items]), by: f([...by]), span });
-export const createSort = (keys: readonly SortKey[], span: Span): SortCommand => f({ kind: 'sort', keys: f(keys.map((k) => f({ ...k }))), span });
+export const createStats = (
+  items: readonly ProjectionItem[],
+  by: readonly ProjectionItem[],
+  span: Span,
+): StatsCommand => f({ kind: 'stats', items: f([...items]), by: f([...by]), span });
+export const createSort = (keys: readonly SortKey[], span: Span): SortCommand =>
+  f({ kind: 'sort', keys: f(keys.map((k) => f({ ...k }))), span });
 export const createLimit = (count: number, span: Span): LimitCommand => f({ kind: 'limit', count, span });
-export const createParse = (source: FieldNode, pattern: StringNode | RegexNode, names: readonly string[], span: Span): ParseCommand =>
-  f({ kind: 'parse', source, pattern, names: f([...names]), span });
-export const createDedup = (fields: readonly FieldNode[], span: Span): DedupCommand => f({ kind: 'dedup', fields: f([...fields]), span });
+export const createParse = (
+  source: FieldNode,
+  pattern: StringNode | RegexNode,
+  names: readonly string[],
+  span: Span,
+): ParseCommand => f({ kind: 'parse', source, pattern, names: f([...names]), span });
+export const createDedup = (fields: readonly FieldNode[], span: Span): DedupCommand =>
+  f({ kind: 'dedup', fields: f([...fields]), span });
 export const createUnmask = (span: Span): UnmaskCommand => f({ kind: 'unmask', span });
-export const createQuery = (commands: readonly CommandNode[]): QueryNode => f({ kind: 'query', commands: f([...commands]) });
+export const createQuery = (commands: readonly CommandNode[]): QueryNode =>
+  f({ kind: 'query', commands: f([...commands]) });
 
 // ── walking ──────────────────────────────────────────────────────────────────────────────────
 

@@ -46,7 +46,7 @@ import {
   type StatsCommand,
 } from './insights-ast.js';
 import { DUCKDB_INSIGHTS_DIALECT, NATURAL_SORT_PATTERNS, type InsightsDialect } from './insights-dialect.js';
-import type { CompiledSql } from './dialect.js';
+import type { CompiledSql } from '../sql/dialect.js';
 import { locate } from './insights-lexer.js';
 import { MAX_LIMIT, regexGroups, type ParseResult } from './insights-parser.js';
 
@@ -100,19 +100,63 @@ class CompileFailure {
   ) {}
 }
 
-const AGGREGATES = new Set(['count', 'count_distinct', 'sum', 'avg', 'min', 'max', 'pct', 'stddev', 'earliest', 'latest', 'sortsfirst', 'sortslast']);
+const AGGREGATES = new Set([
+  'count',
+  'count_distinct',
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'pct',
+  'stddev',
+  'earliest',
+  'latest',
+  'sortsfirst',
+  'sortslast',
+]);
 
 const SCALAR_FUNCTIONS = [
-  'strlen', 'toupper', 'tolower', 'trim', 'ltrim', 'rtrim', 'substr', 'replace', 'strcontains', 'concat', 'isempty', 'isblank',
-  'abs', 'ceil', 'floor', 'greatest', 'least', 'log', 'sqrt',
-  'bin', 'datefloor', 'dateceil', 'frommillis', 'tomillis',
-  'ispresent', 'coalesce', 'unmask',
-  'isvalidip', 'isvalidipv4', 'isvalidipv6', 'isipinsubnet', 'isipv4insubnet', 'isipv6insubnet',
+  'strlen',
+  'toupper',
+  'tolower',
+  'trim',
+  'ltrim',
+  'rtrim',
+  'substr',
+  'replace',
+  'strcontains',
+  'concat',
+  'isempty',
+  'isblank',
+  'abs',
+  'ceil',
+  'floor',
+  'greatest',
+  'least',
+  'log',
+  'sqrt',
+  'bin',
+  'datefloor',
+  'dateceil',
+  'frommillis',
+  'tomillis',
+  'ispresent',
+  'coalesce',
+  'unmask',
+  'isvalidip',
+  'isvalidipv4',
+  'isvalidipv6',
+  'isipinsubnet',
+  'isipv4insubnet',
+  'isipv6insubnet',
 ] as const;
 type ScalarFunction = (typeof SCALAR_FUNCTIONS)[number];
 
 type ComparisonOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
-const COMPARISON_SQL = { '=': '=', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=' } as const satisfies Record<ComparisonOp, string>;
+const COMPARISON_SQL = { '=': '=', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=' } as const satisfies Record<
+  ComparisonOp,
+  string
+>;
 
 const PERIOD_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 const PERIOD_MONTHS = { mo: 1, q: 3, y: 12 } as const;
@@ -179,7 +223,12 @@ function referencedNames(e: ExprNode): Set<string> {
 /** RE2 source for a user regex: flags inline, `(?<name>` as RE2's `(?P<name>`. */
 export function re2Pattern(node: RegexNode): string {
   for (const f of node.flags) {
-    if (!'ims'.includes(f)) throw new CompileFailure(node.span, `unknown regex flag '${f}'`, 'supported flags: i (ignore case), m (multi-line), s (dot matches newline)');
+    if (!'ims'.includes(f))
+      throw new CompileFailure(
+        node.span,
+        `unknown regex flag '${f}'`,
+        'supported flags: i (ignore case), m (multi-line), s (dot matches newline)',
+      );
   }
   let out = '';
   const p = node.pattern;
@@ -345,7 +394,10 @@ class Compiler {
     const def = fieldByName(name);
     if (def !== undefined) {
       const col = this.q(def.column);
-      if (def.path === null) return def.type === 'timestamp' ? { sql: this.d.epochMs(col), type: 'timestamp', column: col } : { sql: col, type: 'string' };
+      if (def.path === null)
+        return def.type === 'timestamp'
+          ? { sql: this.d.epochMs(col), type: 'timestamp', column: col }
+          : { sql: col, type: 'string' };
       if (!JSON_TEXT_TYPES.has(def.type)) {
         return { sql: col, type: def.type === 'int' ? 'number' : def.type === 'string[]' ? 'list' : 'string' };
       }
@@ -424,16 +476,27 @@ class Compiler {
       string: (n) => this.literal('string', n.value, () => this.params.str(n.value)),
       number: (n) => this.literal('number', n.value, () => this.params.num(n.value)),
       regex: (n) => {
-        throw new CompileFailure(n.span, 'a /regex/ is only allowed after like, =~ or in parse', 'e.g. filter requestURI like /secrets/');
+        throw new CompileFailure(
+          n.span,
+          'a /regex/ is only allowed after like, =~ or in parse',
+          'e.g. filter requestURI like /secrets/',
+        );
       },
       period: (n) => {
-        throw new CompileFailure(n.span, `a time period (${this.source(n.span)}) is only allowed in bin, datefloor or dateceil`, 'e.g. stats count(*) by bin(5m)');
+        throw new CompileFailure(
+          n.span,
+          `a time period (${this.source(n.span)}) is only allowed in bin, datefloor or dateceil`,
+          'e.g. stats count(*) by bin(5m)',
+        );
       },
       field: (n) => scope.field(n),
       call: (n) => scope.result?.(this.source(n.span)) ?? this.call(n, scope),
       binary: (n) => {
         if (n.op === 'and' || n.op === 'or') {
-          return { sql: `(${this.asBool(this.expr(n.left, scope))} ${n.op.toUpperCase()} ${this.asBool(this.expr(n.right, scope))})`, type: 'bool' };
+          return {
+            sql: `(${this.asBool(this.expr(n.left, scope))} ${n.op.toUpperCase()} ${this.asBool(this.expr(n.right, scope))})`,
+            type: 'bool',
+          };
         }
         const l = this.expr(n.left, scope);
         const r = this.expr(n.right, scope);
@@ -487,10 +550,13 @@ class Compiler {
     const bool = (sql: string): Value => ({ sql, type: 'bool' });
     if (a.type === 'null' || b.type === 'null') return bool(this.d.cast('NULL', 'BOOLEAN'));
     const norm = (v: Value): Value =>
-      v.type === 'bool' ? { sql: this.d.cast(v.sql, 'INTEGER'), type: 'number' }
-      : v.type === 'timestamp' ? { ...v, type: 'number' }
-      : v.type === 'list' ? { sql: this.d.listToJson(v.sql), type: 'string' }
-      : v;
+      v.type === 'bool'
+        ? { sql: this.d.cast(v.sql, 'INTEGER'), type: 'number' }
+        : v.type === 'timestamp'
+          ? { ...v, type: 'number' }
+          : v.type === 'list'
+            ? { sql: this.d.listToJson(v.sql), type: 'string' }
+            : v;
     const l = norm(a);
     const r = norm(b);
     const numeric = (v: Value): boolean => v.type === 'number';
@@ -517,10 +583,14 @@ class Compiler {
       if (lit === null) return bool(`(${l.sql} ${sqlOp} ${r.sql})`);
       const num = this.params.num(lit);
       const [t, litOnLeft] = typeof l.literal === 'string' ? [r, true] : [l, false];
-      const numCmp = litOnLeft ? `${num} ${sqlOp} ${this.d.tryCast(t.sql, 'DOUBLE')}` : `${this.d.tryCast(t.sql, 'DOUBLE')} ${sqlOp} ${num}`;
+      const numCmp = litOnLeft
+        ? `${num} ${sqlOp} ${this.d.tryCast(t.sql, 'DOUBLE')}`
+        : `${this.d.tryCast(t.sql, 'DOUBLE')} ${sqlOp} ${num}`;
       return bool(`COALESCE(${numCmp}, ${l.sql} ${sqlOp} ${r.sql})`);
     }
-    return bool(`COALESCE(${this.d.tryCast(l.sql, 'DOUBLE')} ${sqlOp} ${this.d.tryCast(r.sql, 'DOUBLE')}, ${l.sql} ${sqlOp} ${r.sql})`);
+    return bool(
+      `COALESCE(${this.d.tryCast(l.sql, 'DOUBLE')} ${sqlOp} ${this.d.tryCast(r.sql, 'DOUBLE')}, ${l.sql} ${sqlOp} ${r.sql})`,
+    );
   }
 
   private match(n: MatchNode, scope: Scope): Value {
@@ -539,7 +609,10 @@ class Compiler {
     if (n.items.length === 0) sql = 'FALSE';
     else if (left.type === 'string' && n.items.every((i) => i.kind === 'string')) {
       sql = `${left.sql} IN (${n.items.map((i) => this.params.str(String(i.value))).join(', ')})`;
-    } else if (left.type === 'number' && n.items.every((i) => i.kind === 'number' || /^\s*-?\d+(\.\d+)?\s*$/.test(i.value))) {
+    } else if (
+      left.type === 'number' &&
+      n.items.every((i) => i.kind === 'number' || /^\s*-?\d+(\.\d+)?\s*$/.test(i.value))
+    ) {
       sql = `${left.sql} IN (${n.items.map((i) => this.params.num(Number(i.value))).join(', ')})`;
     } else {
       sql = `(${n.items.map((i) => this.compare('=', left, this.expr(i, scope)).sql).join(' OR ')})`;
@@ -552,19 +625,36 @@ class Compiler {
   private call(n: CallNode, scope: Scope): Value {
     if (AGGREGATES.has(n.name)) {
       if (scope.aggregate === undefined) {
-        throw new CompileFailure(n.span, `${n.name}() is an aggregate function, only allowed in stats`, `e.g. stats ${n.name}(…) by verb`);
+        throw new CompileFailure(
+          n.span,
+          `${n.name}() is an aggregate function, only allowed in stats`,
+          `e.g. stats ${n.name}(…) by verb`,
+        );
       }
       return scope.aggregate(n);
     }
-    if (n.star) throw new CompileFailure(n.span, `${n.name}(*) is not valid; only count(*) takes *`, `pass a field, e.g. ${n.name}(verb)`);
+    if (n.star)
+      throw new CompileFailure(
+        n.span,
+        `${n.name}(*) is not valid; only count(*) takes *`,
+        `pass a field, e.g. ${n.name}(verb)`,
+      );
     if (!(SCALAR_FUNCTIONS as readonly string[]).includes(n.name)) {
-      throw new CompileFailure(n.span, `unknown or unsupported function '${n.name}'`, `supported functions: ${[...SCALAR_FUNCTIONS, ...AGGREGATES].join(', ')}`);
+      throw new CompileFailure(
+        n.span,
+        `unknown or unsupported function '${n.name}'`,
+        `supported functions: ${[...SCALAR_FUNCTIONS, ...AGGREGATES].join(', ')}`,
+      );
     }
     const name = n.name as ScalarFunction;
     const arity = (min: number, max: number): void => {
       if (n.args.length < min || n.args.length > max) {
         const want = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
-        throw new CompileFailure(n.span, `${n.name}() takes ${want} argument(s), got ${n.args.length}`, 'see README.md in src/query for the function list');
+        throw new CompileFailure(
+          n.span,
+          `${n.name}() takes ${want} argument(s), got ${n.args.length}`,
+          'see README.md in src/query for the function list',
+        );
       }
     };
     const arg = (k: number): Value => this.expr(n.args[k]!, scope);
@@ -594,7 +684,13 @@ class Compiler {
         arity(2, 3);
         // Insights is 0-based (substr("xyZfooxyZ", 3, 3) = "foo"); SQL is 1-based.
         const start = `(${this.d.tryCast(num(1), 'BIGINT')} + 1)`;
-        return S(this.d.substring(text(0), start, n.args.length === 3 ? `greatest(${this.d.tryCast(num(2), 'BIGINT')}, 0)` : null));
+        return S(
+          this.d.substring(
+            text(0),
+            start,
+            n.args.length === 3 ? `greatest(${this.d.tryCast(num(2), 'BIGINT')}, 0)` : null,
+          ),
+        );
       }
       case 'replace':
         arity(3, 3);
@@ -639,7 +735,11 @@ class Compiler {
       case 'dateceil': {
         arity(2, 2);
         const ts = arg(0);
-        return this.bucket({ sql: this.asNumber(ts), type: 'timestamp' }, this.periodArg(n, 1), name === 'datefloor' ? 'floor' : 'ceil');
+        return this.bucket(
+          { sql: this.asNumber(ts), type: 'timestamp' },
+          this.periodArg(n, 1),
+          name === 'datefloor' ? 'floor' : 'ceil',
+        );
       }
       case 'frommillis':
         arity(1, 1);
@@ -677,14 +777,24 @@ class Compiler {
       case 'isipv6insubnet': {
         arity(2, 2);
         const cidrNode = n.args[1]!;
-        if (cidrNode.kind !== 'string') throw new CompileFailure(cidrNode.span, `${n.name}() needs the subnet as a string`, 'e.g. isIpInSubnet(sourceIPs.0, "10.0.0.0/8")');
+        if (cidrNode.kind !== 'string')
+          throw new CompileFailure(
+            cidrNode.span,
+            `${n.name}() needs the subnet as a string`,
+            'e.g. isIpInSubnet(sourceIPs.0, "10.0.0.0/8")',
+          );
         const t = text(0);
         const v6 = name !== 'isipv4insubnet' ? parseCidrV6(cidrNode.value) : null;
         if (v6 !== null) return B(`COALESCE(${this.ipv6InSubnet(t, v6)}, FALSE)`);
         const cidr = name !== 'isipv6insubnet' ? parseCidrV4(cidrNode.value) : null;
         if (cidr === null) {
-          const want = name === 'isipv4insubnet' ? 'an IPv4' : name === 'isipv6insubnet' ? 'an IPv6' : 'an IPv4 or IPv6';
-          throw new CompileFailure(cidrNode.span, `'${cidrNode.value}' is not ${want} CIDR`, name === 'isipv6insubnet' ? 'e.g. "fe80::/10"' : 'e.g. "10.0.0.0/8"');
+          const want =
+            name === 'isipv4insubnet' ? 'an IPv4' : name === 'isipv6insubnet' ? 'an IPv6' : 'an IPv4 or IPv6';
+          throw new CompileFailure(
+            cidrNode.span,
+            `'${cidrNode.value}' is not ${want} CIDR`,
+            name === 'isipv6insubnet' ? 'e.g. "fe80::/10"' : 'e.g. "10.0.0.0/8"',
+          );
         }
         const part = (k: number): string => this.d.cast(`split_part(${t}, '.', ${k})`, 'BIGINT');
         const asInt = `(${part(1)} * 16777216 + ${part(2)} * 65536 + ${part(3)} * 256 + ${part(4)})`;
@@ -702,12 +812,15 @@ class Compiler {
     const whole = Math.floor(cidr.prefix / 4);
     const bits = cidr.prefix % 4;
     const tests: string[] = [];
-    if (whole > 0) tests.push(`substr(${hex}, 1, ${this.params.int(whole)}) = ${this.params.str(cidr.hex.slice(0, whole))}`);
+    if (whole > 0)
+      tests.push(`substr(${hex}, 1, ${this.params.int(whole)}) = ${this.params.str(cidr.hex.slice(0, whole))}`);
     if (bits > 0) {
       const digit = (h: string): string => `(strpos('0123456789abcdef', ${h}) - 1)`;
       const div = this.params.num(2 ** (4 - bits));
       const want = Math.floor(parseInt(cidr.hex[whole]!, 16) / 2 ** (4 - bits));
-      tests.push(`floor(${digit(`substr(${hex}, ${this.params.int(whole + 1)}, 1)`)} / ${div}) = ${this.params.num(want)}`);
+      tests.push(
+        `floor(${digit(`substr(${hex}, ${this.params.int(whole + 1)}, 1)`)} / ${div}) = ${this.params.num(want)}`,
+      );
     }
     const valid = this.d.fullMatch(t, this.d.constant(IPV6_RE));
     return `CASE WHEN ${valid} THEN ${tests.length === 0 ? 'TRUE' : tests.join(' AND ')} END`;
@@ -715,7 +828,8 @@ class Compiler {
 
   private periodArg(n: CallNode, k: number): PeriodNode {
     const p = n.args[k]!;
-    if (p.kind !== 'period') throw new CompileFailure(p.span, `${n.name}() needs a time period`, 'periods look like 5m, 30s, 1h, 1d');
+    if (p.kind !== 'period')
+      throw new CompileFailure(p.span, `${n.name}() needs a time period`, 'periods look like 5m, 30s, 1h, 1d');
     if (!(p.amount > 0)) throw new CompileFailure(p.span, 'the period must be greater than zero', 'e.g. 5m');
     return p;
   }
@@ -730,9 +844,16 @@ class Compiler {
       const size = this.params.num(p.amount * PERIOD_MS[p.unit as keyof typeof PERIOD_MS]);
       return { sql: this.d.tryCast(`${mode}(${ms} / ${size}) * ${size}`, 'BIGINT'), type: 'timestamp' };
     }
-    if (mode === 'ceil') throw new CompileFailure(p.span, 'dateceil supports ms, s, m, h, d and w periods', 'use datefloor for months, quarters and years');
-    if (!Number.isInteger(p.amount)) throw new CompileFailure(p.span, 'month, quarter and year periods must be whole numbers', 'e.g. 1mo, 3mo, 1y');
-    if (p.amount > 10_000) throw new CompileFailure(p.span, 'the period is too long', 'periods up to 10000y are supported');
+    if (mode === 'ceil')
+      throw new CompileFailure(
+        p.span,
+        'dateceil supports ms, s, m, h, d and w periods',
+        'use datefloor for months, quarters and years',
+      );
+    if (!Number.isInteger(p.amount))
+      throw new CompileFailure(p.span, 'month, quarter and year periods must be whole numbers', 'e.g. 1mo, 3mo, 1y');
+    if (p.amount > 10_000)
+      throw new CompileFailure(p.span, 'the period is too long', 'periods up to 10000y are supported');
     const months = this.params.int(p.amount * PERIOD_MONTHS[p.unit as keyof typeof PERIOD_MONTHS]);
     return { sql: this.d.monthBucketMs(ms, months), type: 'timestamp' };
   }
@@ -742,12 +863,23 @@ class Compiler {
   aggregate(n: CallNode, input: Scope): Value {
     const arity = (min: number, max: number): void => {
       if (n.args.length < min || n.args.length > max || (n.star && n.name !== 'count')) {
-        throw new CompileFailure(n.span, `${n.name}() takes ${min === max ? min : `${min} to ${max}`} argument(s)`, n.name === 'count' ? 'count(*) counts events, count(field) events that have the field' : `e.g. ${n.name}(responseStatus.code)`);
+        throw new CompileFailure(
+          n.span,
+          `${n.name}() takes ${min === max ? min : `${min} to ${max}`} argument(s)`,
+          n.name === 'count'
+            ? 'count(*) counts events, count(field) events that have the field'
+            : `e.g. ${n.name}(responseStatus.code)`,
+        );
       }
     };
     const arg = (k: number): Value => {
       for (const inner of walkExpr(n.args[k]!)) {
-        if (inner.kind === 'call' && AGGREGATES.has(inner.name)) throw new CompileFailure(inner.span, 'aggregate functions cannot be nested', 'aggregate in a first stats, then again in a second one');
+        if (inner.kind === 'call' && AGGREGATES.has(inner.name))
+          throw new CompileFailure(
+            inner.span,
+            'aggregate functions cannot be nested',
+            'aggregate in a first stats, then again in a second one',
+          );
       }
       return this.expr(n.args[k]!, input);
     };
@@ -777,7 +909,8 @@ class Compiler {
       case 'pct': {
         arity(2, 2);
         const p = n.args[1]!;
-        if (p.kind !== 'number' || p.value < 0 || p.value > 100) throw new CompileFailure(p.span, 'pct() needs a percentile from 0 to 100', 'e.g. pct(latency, 95)');
+        if (p.kind !== 'number' || p.value < 0 || p.value > 100)
+          throw new CompileFailure(p.span, 'pct() needs a percentile from 0 to 100', 'e.g. pct(latency, 95)');
         return N(this.d.quantile(this.asNumber(arg(0)), this.params.num(p.value / 100)));
       }
       case 'earliest':
@@ -785,28 +918,39 @@ class Compiler {
         arity(1, 1);
         const v = arg(0);
         const ts = input.field(createField(['@timestamp'], [false], n.span));
-        return { sql: n.name === 'earliest' ? this.d.argMin(v.sql, ts.sql) : this.d.argMax(v.sql, ts.sql), type: v.type };
+        return {
+          sql: n.name === 'earliest' ? this.d.argMin(v.sql, ts.sql) : this.d.argMax(v.sql, ts.sql),
+          type: v.type,
+        };
       }
       case 'sortsfirst':
       case 'sortslast': {
         arity(1, 1);
         const v = arg(0);
         const first = n.name === 'sortsfirst';
-        if (v.type === 'number' || v.type === 'timestamp') return { sql: `${first ? 'min' : 'max'}(${v.sql})`, type: v.type };
+        if (v.type === 'number' || v.type === 'timestamp')
+          return { sql: `${first ? 'min' : 'max'}(${v.sql})`, type: v.type };
         const t = this.asText(v);
         // The ORDER BY of orderTerms as one comparable list: [is a number, natural key, text].
         // Leading zeros are dropped from numbers so "01" and "1" tie on value, then text breaks it.
         const isNumber = this.d.fullMatch(t, this.params.constant('digits', NATURAL_SORT_PATTERNS.digits));
         const natural = `CASE WHEN ${isNumber} THEN ${this.naturalKey(`COALESCE(NULLIF(ltrim(${t}, '0'), ''), '0')`)} ELSE ${this.naturalKey(t)} END`;
         const key = `CASE WHEN ${t} IS NOT NULL THEN [${this.d.cast(isNumber, 'VARCHAR')}, ${natural}, ${t}] END`;
-        return { sql: first ? this.d.argMin(t, key) : this.d.argMax(t, key), type: v.type === 'list' ? 'string' : v.type };
+        return {
+          sql: first ? this.d.argMin(t, key) : this.d.argMax(t, key),
+          type: v.type === 'list' ? 'string' : v.type,
+        };
       }
     }
     throw new CompileFailure(n.span, `unknown aggregate ${n.name}`, `aggregates: ${[...AGGREGATES].join(', ')}`);
   }
 
   private naturalKey(t: string): string {
-    return this.d.naturalKey(t, this.params.constant('digits', NATURAL_SORT_PATTERNS.digits), this.params.constant('chunks', NATURAL_SORT_PATTERNS.chunks));
+    return this.d.naturalKey(
+      t,
+      this.params.constant('digits', NATURAL_SORT_PATTERNS.digits),
+      this.params.constant('chunks', NATURAL_SORT_PATTERNS.chunks),
+    );
   }
 
   /** ORDER BY terms for one key: numbers and times numerically, text in CloudWatch's natural order. */
@@ -836,7 +980,11 @@ class Compiler {
     const select: string[] = [];
     const define = (item: ProjectionItem, v: Value): void => {
       if (outputs.has(item.outputName)) {
-        throw new CompileFailure(item.span, `stats produces two results named '${item.outputName}'`, 'give one of them a different name with as');
+        throw new CompileFailure(
+          item.span,
+          `stats produces two results named '${item.outputName}'`,
+          'give one of them a different name with as',
+        );
       }
       outputs.set(item.outputName, v);
       // Results get synthetic column names: user names may differ only in case (DuckDB
@@ -848,7 +996,12 @@ class Compiler {
     const byValues = new Map<string, Value>();
     for (const item of cmd.by) {
       for (const inner of walkExpr(item.expr)) {
-        if (inner.kind === 'call' && AGGREGATES.has(inner.name)) throw new CompileFailure(inner.span, 'aggregate functions are not allowed in the by clause', 'group by fields or bin(period)');
+        if (inner.kind === 'call' && AGGREGATES.has(inner.name))
+          throw new CompileFailure(
+            inner.span,
+            'aggregate functions are not allowed in the by clause',
+            'group by fields or bin(period)',
+          );
       }
       const v = this.expr(item.expr, input);
       byValues.set(item.outputName, v);
@@ -866,7 +1019,11 @@ class Compiler {
           }
           const by = byValues.get(f.name);
           if (by !== undefined) return by;
-          throw new CompileFailure(f.span, `'${f.name}' must be inside an aggregate function such as count() or named in by`, `e.g. stats count(*) by ${f.name}`);
+          throw new CompileFailure(
+            f.span,
+            `'${f.name}' must be inside an aggregate function such as count() or named in by`,
+            `e.g. stats count(*) by ${f.name}`,
+          );
         },
         aggregate: (call) => {
           aggregated = true;
@@ -874,7 +1031,12 @@ class Compiler {
         },
       };
       const v = this.expr(item.expr, scope);
-      if (!aggregated) throw new CompileFailure(item.expr.span, 'each stats item needs an aggregate function', 'e.g. count(*), avg(x), max(x)');
+      if (!aggregated)
+        throw new CompileFailure(
+          item.expr.span,
+          'each stats item needs an aggregate function',
+          'e.g. count(*), avg(x), max(x)',
+        );
       itemValues.set(item.outputName, v);
       define(item, v);
     }
@@ -909,7 +1071,14 @@ class Compiler {
   }
 
   /** SELECT statements for the layers over `from`, innermost first; the last selects `select`. */
-  buildLayers(from: string, where: readonly string[], layers: readonly Layer[], defaultOrder: readonly OrderTerm[], select: string, cap: number | null): string {
+  buildLayers(
+    from: string,
+    where: readonly string[],
+    layers: readonly Layer[],
+    defaultOrder: readonly OrderTerm[],
+    select: string,
+    cap: number | null,
+  ): string {
     let source = from;
     let conditions = where;
     let inherited: readonly OrderTerm[] = defaultOrder;
@@ -941,7 +1110,11 @@ interface PlannedFilter {
 }
 
 /** Compile a parsed query. `text` is the query source (result names of unaliased items). */
-export function compileInsightsAst(query: QueryNode, text: string, options: InsightsCompileOptions = {}): ParseResult<CompiledInsightsQuery> {
+export function compileInsightsAst(
+  query: QueryNode,
+  text: string,
+  options: InsightsCompileOptions = {},
+): ParseResult<CompiledInsightsQuery> {
   const d = options.dialect ?? DUCKDB_INSIGHTS_DIALECT;
   const c = new Compiler(d, text);
   try {
@@ -949,31 +1122,59 @@ export function compileInsightsAst(query: QueryNode, text: string, options: Insi
   } catch (e) {
     if (!(e instanceof CompileFailure)) throw e;
     const { line, column } = locate(text, e.span.start);
-    return { value: null, errors: [{ line, column, length: Math.max(1, e.span.end - e.span.start), message: e.message, hint: e.hint }] };
+    return {
+      value: null,
+      errors: [{ line, column, length: Math.max(1, e.span.end - e.span.start), message: e.message, hint: e.hint }],
+    };
   }
 }
 
-function compileChecked(c: Compiler, d: InsightsDialect, query: QueryNode, options: InsightsCompileOptions): CompiledInsightsQuery {
+function compileChecked(
+  c: Compiler,
+  d: InsightsDialect,
+  query: QueryNode,
+  options: InsightsCompileOptions,
+): CompiledInsightsQuery {
   const cmds = query.commands;
   const q = (id: string): string => d.quoteIdentifier(id);
   const cap = Math.min(options.limit ?? MAX_LIMIT, MAX_LIMIT);
-  if (!Number.isInteger(cap) || cap < 1) throw new CompileFailure({ start: 0, end: 0 }, `the row limit must be a whole number from 1 to ${MAX_LIMIT}`, `CloudWatch returns at most ${MAX_LIMIT} rows`);
+  if (!Number.isInteger(cap) || cap < 1)
+    throw new CompileFailure(
+      { start: 0, end: 0 },
+      `the row limit must be a whole number from 1 to ${MAX_LIMIT}`,
+      `CloudWatch returns at most ${MAX_LIMIT} rows`,
+    );
 
   // ── structure checks (D-STATS, D-DEDUP) ──
   const statsAt: number[] = [];
   cmds.forEach((cmd, k) => {
     if (cmd.kind === 'stats') statsAt.push(k);
   });
-  if (statsAt.length > 2) throw new CompileFailure(cmds[statsAt[2]!]!.span, 'a query can have at most two stats commands', 'AWS allows two; combine the aggregates into fewer stats');
+  if (statsAt.length > 2)
+    throw new CompileFailure(
+      cmds[statsAt[2]!]!.span,
+      'a query can have at most two stats commands',
+      'AWS allows two; combine the aggregates into fewer stats',
+    );
   const stageOf = (k: number): number => statsAt.filter((s) => s < k).length;
   const lastStage = statsAt.length;
   cmds.forEach((cmd, k) => {
     if ((cmd.kind === 'sort' || cmd.kind === 'limit' || cmd.kind === 'dedup') && lastStage === 2 && stageOf(k) === 1) {
-      throw new CompileFailure(cmd.span, `${cmd.kind} must come after the second stats command`, 'move it to the end of the query');
+      throw new CompileFailure(
+        cmd.span,
+        `${cmd.kind} must come after the second stats command`,
+        'move it to the end of the query',
+      );
     }
-    if (cmd.kind === 'parse' && stageOf(k) > 0) throw new CompileFailure(cmd.span, 'parse must come before stats', 'after stats only its results exist');
+    if (cmd.kind === 'parse' && stageOf(k) > 0)
+      throw new CompileFailure(cmd.span, 'parse must come before stats', 'after stats only its results exist');
     const prev = cmds.slice(0, k).findIndex((p) => p.kind === 'dedup');
-    if (prev >= 0 && cmd.kind !== 'limit') throw new CompileFailure(cmd.span, `only limit can follow dedup, not ${cmd.kind}`, 'move dedup to the end of the query');
+    if (prev >= 0 && cmd.kind !== 'limit')
+      throw new CompileFailure(
+        cmd.span,
+        `only limit can follow dedup, not ${cmd.kind}`,
+        'move dedup to the end of the query',
+      );
   });
 
   // ── names each stats stage produces, and filter phases ──
@@ -1011,7 +1212,8 @@ function compileChecked(c: Compiler, d: InsightsDialect, query: QueryNode, optio
     const stage = stageOf(k);
     const rowNames = rowDefinedBefore(k);
     // Could this name be an event field at this point? Then a filter before stats keeps it.
-    const eventSide = (name: string): boolean => rowNames.has(name) || fieldByName(name) !== undefined || name.startsWith('@');
+    const eventSide = (name: string): boolean =>
+      rowNames.has(name) || fieldByName(name) !== undefined || name.startsWith('@');
     const byPhase: [string[], string[], string[]] = [[], [], []];
     for (const name of referencedNames(cmd.expr)) {
       let phase: 0 | 1 | 2 = 0;
@@ -1025,7 +1227,11 @@ function compileChecked(c: Compiler, d: InsightsDialect, query: QueryNode, optio
       } else if (allNames[2]!.has(name)) {
         phase = 2;
       } else if (allNames[1]!.has(name)) {
-        throw new CompileFailure(cmd.span, `'${name}' is a result of the first stats and no longer exists after the second`, 'filter before the second stats, or output it from the second stats');
+        throw new CompileFailure(
+          cmd.span,
+          `'${name}' is a result of the first stats and no longer exists after the second`,
+          'filter before the second stats, or output it from the second stats',
+        );
       }
       byPhase[phase].push(name);
     }
@@ -1047,7 +1253,8 @@ function compileChecked(c: Compiler, d: InsightsDialect, query: QueryNode, optio
   const rowOutputs: Outputs = new Map();
   const parseOutputs: Outputs = new Map();
   const where: string[] = [];
-  if (options.start !== undefined) where.push(`${q('time')} >= ${d.timestampFromMs(c.params.add(options.start.getTime()))}`);
+  if (options.start !== undefined)
+    where.push(`${q('time')} >= ${d.timestampFromMs(c.params.add(options.start.getTime()))}`);
   if (options.end !== undefined) where.push(`${q('time')} < ${d.timestampFromMs(c.params.add(options.end.getTime()))}`);
   const ops: StageOp[][] = [[], [], []];
   const deferredFilters: ExprNode[][] = [[], [], []];
@@ -1076,12 +1283,18 @@ function compileChecked(c: Compiler, d: InsightsDialect, query: QueryNode, optio
       const src = c.asText(rowScope.field(cmd.source));
       const pattern = cmd.pattern.kind === 'string' ? globToRe2(cmd.pattern.value) : re2Pattern(cmd.pattern);
       const pat = c.params.str(pattern);
-      const groups = cmd.pattern.kind === 'string' ? cmd.names.map((name, i) => ({ name, index: i + 1 })) : regexGroups(cmd.pattern.pattern);
+      const groups =
+        cmd.pattern.kind === 'string'
+          ? cmd.names.map((name, i) => ({ name, index: i + 1 }))
+          : regexGroups(cmd.pattern.pattern);
       cmd.names.forEach((name, i) => {
         // Named groups define the names; with `as`, names take the capturing groups in order.
         const group = groups.find((g) => g.name === name) ?? groups[i]!;
         // A non-matching event keeps its row without the fields (D-PARSE): NULL, not ''.
-        const v: Value = { sql: `CASE WHEN ${d.regexMatch(src, pat, { caseInsensitive: false })} THEN ${d.regexExtract(src, pat, String(group.index))} END`, type: 'text' };
+        const v: Value = {
+          sql: `CASE WHEN ${d.regexMatch(src, pat, { caseInsensitive: false })} THEN ${d.regexExtract(src, pat, String(group.index))} END`,
+          type: 'text',
+        };
         rowAliases.set(name, v);
         parseOutputs.set(name, v);
       });
@@ -1099,14 +1312,21 @@ function compileChecked(c: Compiler, d: InsightsDialect, query: QueryNode, optio
         field: (f) => {
           const v = columns.get(f.name);
           if (v !== undefined) return v;
-          throw new CompileFailure(f.span, `'${f.name}' does not exist after stats`, `after stats only its results exist: ${[...columns.keys()].join(', ')}`);
+          throw new CompileFailure(
+            f.span,
+            `'${f.name}' does not exist after stats`,
+            `after stats only its results exist: ${[...columns.keys()].join(', ')}`,
+          );
         },
         result: (text) => columns.get(text),
       };
       stages.push({ select: built.select, groupCount: built.groupCount, outputs: columns, scope });
     },
     sort: (cmd, _k, stage) => {
-      ops[stage]!.push({ kind: 'sort', keys: cmd.keys.map((key) => ({ value: c.expr(key.expr, scopeOf(stage)), descending: key.descending })) });
+      ops[stage]!.push({
+        kind: 'sort',
+        keys: cmd.keys.map((key) => ({ value: c.expr(key.expr, scopeOf(stage)), descending: key.descending })),
+      });
     },
     limit: (cmd, _k, stage) => {
       ops[stage]!.push({ kind: 'limit', count: cmd.count });
@@ -1132,13 +1352,16 @@ function compileChecked(c: Compiler, d: InsightsDialect, query: QueryNode, optio
   } else {
     outputs = new Map(rowOutputs);
     if (outputs.size === 0) {
-      for (const name of ['@timestamp', '@message']) outputs.set(name, rowScope.field(createField([name], [false], { start: 0, end: 0 })));
+      for (const name of ['@timestamp', '@message'])
+        outputs.set(name, rowScope.field(createField([name], [false], { start: 0, end: 0 })));
     }
     for (const [name, v] of parseOutputs) if (!outputs.has(name)) outputs.set(name, v);
   }
   // Result columns are positional (c1, c2, …): `columns` names them (see stats() for why).
   const select = [...outputs.values()].map((v, i) => `${c.display(v)} AS ${q(`c${i + 1}`)}`).join(', ');
-  const timestampDesc: OrderTerm[] = [{ value: rowScope.field(createField(['@timestamp'], [false], { start: 0, end: 0 })), descending: true }];
+  const timestampDesc: OrderTerm[] = [
+    { value: rowScope.field(createField(['@timestamp'], [false], { start: 0, end: 0 })), descending: true },
+  ];
 
   // ── assemble ──
   let sql: string;
@@ -1156,7 +1379,8 @@ function compileChecked(c: Compiler, d: InsightsDialect, query: QueryNode, optio
       const filters = deferredFilters[s + 1]!.map((e) => c.asBool(c.expr(e, stage.scope)));
       const parts = [`SELECT ${stage.select.join(', ')} FROM ${from}`];
       if (conditions.length > 0) parts.push(`WHERE ${conditions.join(' AND ')}`);
-      if (stage.groupCount > 0) parts.push(`GROUP BY ${Array.from({ length: stage.groupCount }, (_, i) => String(i + 1)).join(', ')}`);
+      if (stage.groupCount > 0)
+        parts.push(`GROUP BY ${Array.from({ length: stage.groupCount }, (_, i) => String(i + 1)).join(', ')}`);
       from = `(${parts.join(' ')}) AS ${q(`stats${s + 1}`)}`;
       conditions = filters;
     });

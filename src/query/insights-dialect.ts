@@ -6,7 +6,7 @@
  * Every method takes SQL fragments the compiler already built (column references, bound
  * placeholders, or constants written by this file) and never sees raw user text.
  */
-import { DUCKDB_DIALECT, type Dialect } from './dialect.js';
+import { DUCKDB_DIALECT, type Dialect } from '../sql/dialect.js';
 
 export type SqlCastType = 'VARCHAR' | 'DOUBLE' | 'BIGINT' | 'INTEGER' | 'BOOLEAN';
 
@@ -82,14 +82,16 @@ export const DUCKDB_INSIGHTS_DIALECT: InsightsDialect = {
   timestampFromMs: (ms) => `make_timestamp(${micros(ms)})`,
   formatMs: (ms) => `strftime(make_timestamp(${micros(ms)}), '${TIMESTAMP_FORMAT}')`,
   formatTimestamp: (col) => `strftime(${col}, '${TIMESTAMP_FORMAT}')`,
-  monthBucketMs: (ms, months) => `epoch_ms(time_bucket(to_months(CAST(${months} AS INTEGER)), make_timestamp(${micros(ms)})))`,
+  monthBucketMs: (ms, months) =>
+    `epoch_ms(time_bucket(to_months(CAST(${months} AS INTEGER)), make_timestamp(${micros(ms)})))`,
   listElement: (list, idx) => `${list}[${idx}]`,
   listLength: (list) => `len(${list})`,
   // Normalization stores a missing list as [], so an empty list reads as missing (NULL).
   listToJson: (list) => `CASE WHEN len(${list}) > 0 THEN CAST(to_json(${list}) AS VARCHAR) END`,
   regexExtract: (expr, pattern, group) => `regexp_extract(${expr}, ${pattern}, ${group})`,
   contains: (haystack, needle) => `contains(${haystack}, ${needle})`,
-  substring: (expr, start, length) => (length === null ? `substr(${expr}, ${start})` : `substr(${expr}, ${start}, ${length})`),
+  substring: (expr, start, length) =>
+    length === null ? `substr(${expr}, ${start})` : `substr(${expr}, ${start}, ${length})`,
   trim: (side, expr, chars) => {
     const fn = side === 'both' ? 'trim' : side === 'left' ? 'ltrim' : 'rtrim';
     return chars === null ? `${fn}(${expr})` : `${fn}(${expr}, ${chars})`;

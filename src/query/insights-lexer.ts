@@ -42,7 +42,29 @@ export interface LexResult {
 }
 
 /** Longest operators first so `<=` wins over `<`. */
-const PUNCT = ['==', '=~', '~=', '!=', '<=', '>=', '|', ',', '(', ')', '[', ']', '=', '<', '>', '+', '-', '*', '/', '%', '^'] as const;
+const PUNCT = [
+  '==',
+  '=~',
+  '~=',
+  '!=',
+  '<=',
+  '>=',
+  '|',
+  ',',
+  '(',
+  ')',
+  '[',
+  ']',
+  '=',
+  '<',
+  '>',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '^',
+] as const;
 
 /** Period unit spellings (D-STATS; plurals of multi-letter units accepted). */
 const UNIT_SPELLINGS: Readonly<Record<string, PeriodUnit>> = (() => {
@@ -67,10 +89,17 @@ const UNIT_SPELLINGS: Readonly<Record<string, PeriodUnit>> = (() => {
 
 const isDigit = (c: string): boolean => c >= '0' && c <= '9';
 const isWordChar = (c: string): boolean => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c === '_';
-const isNameStart = (c: string): boolean => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || c === '@' || c === '`';
+const isNameStart = (c: string): boolean =>
+  (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || c === '@' || c === '`';
 
 function isKeyword(t: Token | undefined, word: string): boolean {
-  return t !== undefined && t.kind === 'name' && t.segments?.length === 1 && t.quoted?.[0] === false && t.text.toLowerCase() === word;
+  return (
+    t !== undefined &&
+    t.kind === 'name' &&
+    t.segments?.length === 1 &&
+    t.quoted?.[0] === false &&
+    t.text.toLowerCase() === word
+  );
 }
 
 export function lexInsights(text: string): LexResult {
@@ -155,7 +184,12 @@ export function lexInsights(text: string): LexResult {
         i++;
       }
       if (!closed) {
-        errors.push({ start, length: i - start, message: 'unterminated regular expression', hint: 'end it with / (write \\/ for a literal slash)' });
+        errors.push({
+          start,
+          length: i - start,
+          message: 'unterminated regular expression',
+          hint: 'end it with / (write \\/ for a literal slash)',
+        });
       }
       let flags = '';
       while (closed && i < text.length && /[A-Za-z]/.test(text[i]!)) flags += text[i++];
@@ -185,7 +219,14 @@ export function lexInsights(text: string): LexResult {
           hint: 'time periods are written like 5m, 30s, 1h, 1d; field names cannot start with a digit',
         });
       }
-      tokens.push({ kind: 'period', start, end: i, text: text.slice(start, i), value: Number(numText), unit: unit ?? 's' });
+      tokens.push({
+        kind: 'period',
+        start,
+        end: i,
+        text: text.slice(start, i),
+        value: Number(numText),
+        unit: unit ?? 's',
+      });
       continue;
     }
     if (isNameStart(c)) {
@@ -201,7 +242,12 @@ export function lexInsights(text: string): LexResult {
         if (text[i] === '`') {
           const close = text.indexOf('`', i + 1);
           if (close < 0) {
-            errors.push({ start: i, length: text.length - i, message: 'unterminated backtick name', hint: 'close it with `' });
+            errors.push({
+              start: i,
+              length: text.length - i,
+              message: 'unterminated backtick name',
+              hint: 'close it with `',
+            });
             segments.push(prefix + text.slice(i + 1));
             quoted.push(true);
             i = text.length;
@@ -225,7 +271,12 @@ export function lexInsights(text: string): LexResult {
         else break;
       }
       if (!ok && segments.length === 0) {
-        errors.push({ start, length: Math.max(1, i - start), message: `'${text.slice(start, i + 1)}' is not a valid field name`, hint: 'write @ followed by a name, e.g. @timestamp' });
+        errors.push({
+          start,
+          length: Math.max(1, i - start),
+          message: `'${text.slice(start, i + 1)}' is not a valid field name`,
+          hint: 'write @ followed by a name, e.g. @timestamp',
+        });
         if (i === start) i++;
         continue;
       }
@@ -243,7 +294,10 @@ export function lexInsights(text: string): LexResult {
       start,
       length: 1,
       message: `unexpected character '${c}'`,
-      hint: c === ':' ? 'put names containing special characters in backticks, e.g. `aws:tag`' : 'names with special characters go in backticks, text in quotes',
+      hint:
+        c === ':'
+          ? 'put names containing special characters in backticks, e.g. `aws:tag`'
+          : 'names with special characters go in backticks, text in quotes',
     });
     i++;
   }

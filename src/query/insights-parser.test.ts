@@ -48,8 +48,13 @@ function filterExpr(text: string): string {
 }
 
 test('commands split on | tokens only: pipes inside regexes, strings and comments are data', () => {
-  const q = ok('filter @message like /defraging|defraged/ | filter x = "a|b"\n# | filter y = 1\n| sort @timestamp desc');
-  assert.deepEqual(q.commands.map((c) => c.kind), ['filter', 'filter', 'sort']);
+  const q = ok(
+    'filter @message like /defraging|defraged/ | filter x = "a|b"\n# | filter y = 1\n| sort @timestamp desc',
+  );
+  assert.deepEqual(
+    q.commands.map((c) => c.kind),
+    ['filter', 'filter', 'sort'],
+  );
   assert.equal(filterExpr('@message like /defraging|defraged/'), '(match @message /defraging|defraged/)');
 });
 
@@ -60,22 +65,39 @@ test('comments: full-line, indented and trailing; # inside strings and regexes i
 });
 
 test('commands and keywords are case-insensitive; field names keep their case', () => {
-  const q = ok('FIELDS Verb | FILTER Verb IN ["get"] AND x NOT LIKE "y" | STATS COUNT(*) AS n BY BIN(5m) | SORT n DESC | LIMIT 5');
-  assert.deepEqual(q.commands.map((c) => c.kind), ['fields', 'filter', 'stats', 'sort', 'limit']);
+  const q = ok(
+    'FIELDS Verb | FILTER Verb IN ["get"] AND x NOT LIKE "y" | STATS COUNT(*) AS n BY BIN(5m) | SORT n DESC | LIMIT 5',
+  );
+  assert.deepEqual(
+    q.commands.map((c) => c.kind),
+    ['fields', 'filter', 'stats', 'sort', 'limit'],
+  );
   assert.equal(sx(only(q, 1, 'filter').expr), '(and (in Verb ["get"]) (not-match x "y"))');
   const stats = only(q, 2, 'stats');
   assert.equal(sx(stats.items[0]!.expr), 'count(*)');
   assert.equal(stats.items[0]!.outputName, 'n');
   assert.equal(sx(stats.by[0]!.expr), 'bin(5m)');
   assert.equal(stats.by[0]!.outputName, 'BIN(5m)');
-  assert.deepEqual(only(q, 3, 'sort').keys.map((k) => k.descending), [true]);
+  assert.deepEqual(
+    only(q, 3, 'sort').keys.map((k) => k.descending),
+    [true],
+  );
   assert.equal(only(q, 4, 'limit').count, 5);
 });
 
 test('field names: dotted paths, array indexes, @-fields, backticks', () => {
-  const q = ok('fields sourceIPs.0, @timestamp, `annotations.k8s.io/deprecated`, annotations.`authorization.k8s.io/decision`, @`aws.tag.a:b`, user.groups.1');
+  const q = ok(
+    'fields sourceIPs.0, @timestamp, `annotations.k8s.io/deprecated`, annotations.`authorization.k8s.io/decision`, @`aws.tag.a:b`, user.groups.1',
+  );
   const names = only(q, 0, 'fields').items.map((i) => i.outputName);
-  assert.deepEqual(names, ['sourceIPs.0', '@timestamp', 'annotations.k8s.io/deprecated', 'annotations.authorization.k8s.io/decision', '@aws.tag.a:b', 'user.groups.1']);
+  assert.deepEqual(names, [
+    'sourceIPs.0',
+    '@timestamp',
+    'annotations.k8s.io/deprecated',
+    'annotations.authorization.k8s.io/decision',
+    '@aws.tag.a:b',
+    'user.groups.1',
+  ]);
   const f = only(q, 0, 'fields').items[3]!.expr;
   assert.equal(f.kind, 'field');
   if (f.kind === 'field') {
@@ -87,8 +109,14 @@ test('field names: dotted paths, array indexes, @-fields, backticks', () => {
 test('unaliased items are named by their source text (count(*), bin(5m)); aliases win', () => {
   const q = ok('stats count(*), avg(x) as mean by bin(5m), user.username');
   const s = only(q, 0, 'stats');
-  assert.deepEqual(s.items.map((i) => i.outputName), ['count(*)', 'mean']);
-  assert.deepEqual(s.by.map((i) => i.outputName), ['bin(5m)', 'user.username']);
+  assert.deepEqual(
+    s.items.map((i) => i.outputName),
+    ['count(*)', 'mean'],
+  );
+  assert.deepEqual(
+    s.by.map((i) => i.outputName),
+    ['bin(5m)', 'user.username'],
+  );
 });
 
 test('operator precedence: arithmetic over comparison over not over and over or; ^ binds tightest', () => {
@@ -111,7 +139,10 @@ test('/ is division after an operand and a regex after like, =~, ~= and in parse
 });
 
 test('strings: both quotes, backslash escapes only the quote and the backslash', () => {
-  assert.equal(filterExpr(`a = 'x"y' and b = "x\\"y" and c = "a\\\\b" and d = "a\\nb"`), `(and (and (and (= a "x\\"y") (= b "x\\"y")) (= c "a\\\\b")) (= d "a\\\\nb"))`);
+  assert.equal(
+    filterExpr(`a = 'x"y' and b = "x\\"y" and c = "a\\\\b" and d = "a\\nb"`),
+    `(and (and (and (= a "x\\"y") (= b "x\\"y")) (= c "a\\\\b")) (= d "a\\\\nb"))`,
+  );
 });
 
 test('in lists mix strings and numbers, negative numbers allowed', () => {
@@ -120,10 +151,15 @@ test('in lists mix strings and numbers, negative numbers allowed', () => {
 });
 
 test('parse: glob with * and as-names (EKS-041), regex named groups, default source', () => {
-  const q = ok('parse @message "subject: *, seconds after warning threshold:*\\"" as subject, elapsedtime | parse /(?<a>\\d+)-(\\d+)-(?P<b>\\w+)/');
+  const q = ok(
+    'parse @message "subject: *, seconds after warning threshold:*\\"" as subject, elapsedtime | parse /(?<a>\\d+)-(\\d+)-(?P<b>\\w+)/',
+  );
   const glob = only(q, 0, 'parse');
   assert.equal(glob.pattern.kind, 'string');
-  assert.equal(glob.pattern.kind === 'string' ? glob.pattern.value : '', 'subject: *, seconds after warning threshold:*"');
+  assert.equal(
+    glob.pattern.kind === 'string' ? glob.pattern.value : '',
+    'subject: *, seconds after warning threshold:*"',
+  );
   assert.deepEqual(glob.names, ['subject', 'elapsedtime']);
   const re = only(q, 1, 'parse');
   assert.equal(re.source.name, '@message');
@@ -139,12 +175,20 @@ test('regexGroups counts capturing groups, skipping escapes, classes and non-cap
 });
 
 test('limit, head, limit any; dedup; unmask; display with expressions and aliases', () => {
-  const q = ok('limit any 20 | head 3 | dedup server, user.username | unmask @message | display loggingMessage, loggingType = "ERROR" as isError');
+  const q = ok(
+    'limit any 20 | head 3 | dedup server, user.username | unmask @message | display loggingMessage, loggingType = "ERROR" as isError',
+  );
   assert.equal(only(q, 0, 'limit').count, 20);
   assert.equal(only(q, 1, 'limit').count, 3);
-  assert.deepEqual(only(q, 2, 'dedup').fields.map((f) => f.name), ['server', 'user.username']);
+  assert.deepEqual(
+    only(q, 2, 'dedup').fields.map((f) => f.name),
+    ['server', 'user.username'],
+  );
   assert.equal(q.commands[3]?.kind, 'unmask');
-  assert.deepEqual(only(q, 4, 'display').items.map((i) => i.outputName), ['loggingMessage', 'isError']);
+  assert.deepEqual(
+    only(q, 4, 'display').items.map((i) => i.outputName),
+    ['loggingMessage', 'isError'],
+  );
 });
 
 test('time periods: units, long forms and plurals', () => {
@@ -152,7 +196,19 @@ test('time periods: units, long forms and plurals', () => {
     const s = only(ok(`stats count(*) by bin(${p})`), 0, 'stats');
     return sx(s.by[0]!.expr);
   });
-  assert.deepEqual(periods, ['bin(5m)', 'bin(30s)', 'bin(100ms)', 'bin(1h)', 'bin(2h)', 'bin(1d)', 'bin(1w)', 'bin(3mo)', 'bin(1q)', 'bin(1y)', 'bin(10m)']);
+  assert.deepEqual(periods, [
+    'bin(5m)',
+    'bin(30s)',
+    'bin(100ms)',
+    'bin(1h)',
+    'bin(2h)',
+    'bin(1d)',
+    'bin(1w)',
+    'bin(3mo)',
+    'bin(1q)',
+    'bin(1y)',
+    'bin(10m)',
+  ]);
 });
 
 test('errors are data: located (line, column, length) with a message and a hint', () => {
@@ -178,7 +234,7 @@ test('every broken command is reported in one run', () => {
   assert.ok(r.errors.every((e) => e.length >= 1));
 });
 
-test("EKS-013/EKS-019: a bare count(...) is not a command; the hint says to use stats", () => {
+test('EKS-013/EKS-019: a bare count(...) is not a command; the hint says to use stats', () => {
   const r = parseInsightsQuery('fields @timestamp\n| count() by bin(1m)');
   assert.equal(r.errors.length, 1);
   assert.deepEqual([r.errors[0]!.line, r.errors[0]!.column, r.errors[0]!.length], [2, 3, 5]);

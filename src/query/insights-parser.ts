@@ -182,7 +182,9 @@ class Parser {
   parseQuery(): QueryNode {
     const commands: CommandNode[] = [];
     if (this.peek().kind === 'eof') {
-      this.errors.push(this.problem(0, 0, 'the query is empty', 'start with a command, e.g. fields @timestamp, @message'));
+      this.errors.push(
+        this.problem(0, 0, 'the query is empty', 'start with a command, e.g. fields @timestamp, @message'),
+      );
     }
     while (this.peek().kind !== 'eof') {
       try {
@@ -190,7 +192,11 @@ class Parser {
         if (cmd !== null) commands.push(cmd);
         const t = this.peek();
         if (t.kind !== 'eof' && !this.isPunct('|')) {
-          this.fail(t, `unexpected ${describe(t)} after the ${this.commandName(cmd)} command`, 'separate commands with |');
+          this.fail(
+            t,
+            `unexpected ${describe(t)} after the ${this.commandName(cmd)} command`,
+            'separate commands with |',
+          );
         }
       } catch (e) {
         if (!(e instanceof Failure)) throw e;
@@ -200,7 +206,9 @@ class Parser {
       if (this.isPunct('|')) {
         const bar = this.next();
         if (this.peek().kind === 'eof' || this.isPunct('|')) {
-          this.errors.push(this.problem(bar.start, 1, 'expected a command after |', 'remove the trailing | or add a command after it'));
+          this.errors.push(
+            this.problem(bar.start, 1, 'expected a command after |', 'remove the trailing | or add a command after it'),
+          );
         }
       }
     }
@@ -214,7 +222,11 @@ class Parser {
   private parseCommand(): CommandNode | null {
     const t = this.peek();
     if (t.kind !== 'name' || t.segments!.length !== 1 || t.quoted![0]) {
-      this.fail(t, `expected a command but found ${describe(t)}`, 'commands are fields, display, filter, stats, sort, limit, parse, dedup');
+      this.fail(
+        t,
+        `expected a command but found ${describe(t)}`,
+        'commands are fields, display, filter, stats, sort, limit, parse, dedup',
+      );
     }
     const word = t.text.toLowerCase();
     switch (word) {
@@ -243,7 +255,11 @@ class Parser {
         if (this.isKeyword('any')) this.next();
         const n = this.peek();
         if (n.kind !== 'number' || !Number.isInteger(n.value) || n.value! < 1 || n.value! > MAX_LIMIT) {
-          this.fail(n, `limit needs a whole number from 1 to ${MAX_LIMIT}, found ${describe(n)}`, `CloudWatch returns at most ${MAX_LIMIT} rows`);
+          this.fail(
+            n,
+            `limit needs a whole number from 1 to ${MAX_LIMIT}, found ${describe(n)}`,
+            `CloudWatch returns at most ${MAX_LIMIT} rows`,
+          );
         }
         this.next();
         return createLimit(n.value!, { start: t.start, end: n.end });
@@ -270,8 +286,17 @@ class Parser {
         this.fail(t, "'count' is not a command", 'aggregate with stats, e.g. | stats count(*) by bin(1m)');
     }
     const reason = UNSUPPORTED_COMMANDS[word];
-    if (reason !== undefined) this.fail(t, `the ${t.text} command is not supported: ${reason}`, 'supported commands: fields, display, filter, stats, sort, limit, parse, dedup, unmask');
-    this.fail(t, `unknown command '${t.text}'`, 'commands are fields, display, filter, stats, sort, limit, parse, dedup, unmask');
+    if (reason !== undefined)
+      this.fail(
+        t,
+        `the ${t.text} command is not supported: ${reason}`,
+        'supported commands: fields, display, filter, stats, sort, limit, parse, dedup, unmask',
+      );
+    this.fail(
+      t,
+      `unknown command '${t.text}'`,
+      'commands are fields, display, filter, stats, sort, limit, parse, dedup, unmask',
+    );
   }
 
   private prevEnd(): number {
@@ -303,14 +328,24 @@ class Parser {
 
   private parseAliasName(): string {
     const t = this.peek();
-    if (t.kind !== 'name') this.fail(t, `expected a name after 'as' but found ${describe(t)}`, 'names with special characters go in backticks');
+    if (t.kind !== 'name')
+      this.fail(
+        t,
+        `expected a name after 'as' but found ${describe(t)}`,
+        'names with special characters go in backticks',
+      );
     this.next();
     return t.text;
   }
 
   private parseFieldName(command: string): FieldNode {
     const t = this.peek();
-    if (t.kind !== 'name' || (this.isReserved(t) && !t.quoted![0])) this.fail(t, `${command} expects a field name but found ${describe(t)}`, 'e.g. user.username; backtick names with special characters');
+    if (t.kind !== 'name' || (this.isReserved(t) && !t.quoted![0]))
+      this.fail(
+        t,
+        `${command} expects a field name but found ${describe(t)}`,
+        'e.g. user.username; backtick names with special characters',
+      );
     this.next();
     return createField(t.segments!, t.quoted!, { start: t.start, end: t.end });
   }
@@ -326,7 +361,8 @@ class Parser {
       this.next();
       by = this.parseProjectionList(true);
     }
-    if (this.isKeyword('offset')) this.fail(this.peek(), 'stats … offset is not supported', 'shift the time range with --start/--end instead');
+    if (this.isKeyword('offset'))
+      this.fail(this.peek(), 'stats … offset is not supported', 'shift the time range with --start/--end instead');
     return createStats(items, by, { start, end: this.prevEnd() });
   }
 
@@ -359,11 +395,17 @@ class Parser {
       source = createField(['@message'], [false], { start: first.start, end: first.start });
     }
     const p = this.peek();
-    if (this.isKeyword('logfmt') || this.isKeyword('csv')) this.fail(p, `parse … ${p.text} is not supported`, 'use a glob pattern ("key=*") or a regex with named groups');
+    if (this.isKeyword('logfmt') || this.isKeyword('csv'))
+      this.fail(p, `parse … ${p.text} is not supported`, 'use a glob pattern ("key=*") or a regex with named groups');
     let pattern: StringNode | RegexNode;
     if (p.kind === 'string') pattern = createString(p.text, { start: p.start, end: p.end });
     else if (p.kind === 'regex') pattern = createRegex(p.text, p.flags ?? '', { start: p.start, end: p.end });
-    else this.fail(p, `parse expects a glob pattern in quotes or a /regex/ but found ${describe(p)}`, 'e.g. parse @message "user=*, verb=*" as user, verb');
+    else
+      this.fail(
+        p,
+        `parse expects a glob pattern in quotes or a /regex/ but found ${describe(p)}`,
+        'e.g. parse @message "user=*, verb=*" as user, verb',
+      );
     this.next();
     let names: string[] = [];
     let asToken: Token | null = null;
@@ -375,21 +417,36 @@ class Parser {
         names.push(this.parseAliasName());
       }
     }
-    if (this.isKeyword('multi')) this.fail(this.peek(), 'parse … multi is not supported', 'parse extracts the first match of each event');
+    if (this.isKeyword('multi'))
+      this.fail(this.peek(), 'parse … multi is not supported', 'parse extracts the first match of each event');
     const span = { start, end: this.prevEnd() };
     if (pattern.kind === 'string') {
       const stars = pattern.value.split('*').length - 1;
-      if (stars === 0) this.fail(p, 'the glob pattern has no * wildcard', 'each * captures text into one of the names after as');
+      if (stars === 0)
+        this.fail(p, 'the glob pattern has no * wildcard', 'each * captures text into one of the names after as');
       if (stars !== names.length) {
-        this.fail(asToken ?? p, `the pattern has ${stars} wildcard(s) but ${names.length} name(s) follow 'as'`, 'give exactly one name per *');
+        this.fail(
+          asToken ?? p,
+          `the pattern has ${stars} wildcard(s) but ${names.length} name(s) follow 'as'`,
+          'give exactly one name per *',
+        );
       }
     } else {
       const groups = regexGroups(pattern.pattern);
       if (names.length === 0) {
         names = groups.filter((g) => g.name !== null).map((g) => g.name!);
-        if (names.length === 0) this.fail(p, 'the regex has no named group, so parse would create no field', 'name groups like (?<verb>\\w+)');
+        if (names.length === 0)
+          this.fail(
+            p,
+            'the regex has no named group, so parse would create no field',
+            'name groups like (?<verb>\\w+)',
+          );
       } else if (names.length > groups.length) {
-        this.fail(asToken ?? p, `${names.length} name(s) follow 'as' but the regex has ${groups.length} capturing group(s)`, 'give at most one name per (group)');
+        this.fail(
+          asToken ?? p,
+          `${names.length} name(s) follow 'as' but the regex has ${groups.length} capturing group(s)`,
+          'give at most one name per (group)',
+        );
       }
     }
     return createParse(source, pattern, names, span);
@@ -467,7 +524,11 @@ class Parser {
       this.next();
       return createRegex(p.text, p.flags ?? '', { start: p.start, end: p.end });
     }
-    this.fail(p, `${op} expects a string in quotes or a /regex/ but found ${describe(p)}`, `e.g. ${op} "kube-system" or ${op} /^system:/`);
+    this.fail(
+      p,
+      `${op} expects a string in quotes or a /regex/ but found ${describe(p)}`,
+      `e.g. ${op} "kube-system" or ${op} /^system:/`,
+    );
   }
 
   private parseInList(negated: boolean, operand: ExprNode): ExprNode {
@@ -489,7 +550,11 @@ class Parser {
           const n = this.next();
           items.push(createNumber(-n.value!, { start: v.start, end: n.end }));
         } else {
-          this.fail(v, `in lists hold strings and numbers only, found ${describe(v)}`, 'e.g. verb in ["create", "update"] or code in [401, 403]');
+          this.fail(
+            v,
+            `in lists hold strings and numbers only, found ${describe(v)}`,
+            'e.g. verb in ["create", "update"] or code in [401, 403]',
+          );
         }
         if (!this.isPunct(',')) break;
         this.next();
@@ -554,7 +619,12 @@ class Parser {
       case 'name': {
         const bare = t.segments!.length === 1 && !t.quoted![0] && !t.text.startsWith('@');
         if (bare && this.isPunct('(', this.peek(1))) return this.parseCall();
-        if (this.isReserved(t)) this.fail(t, `expected a value but found the keyword '${t.text}'`, 'backtick a field that has this name, e.g. `' + t.text + '`');
+        if (this.isReserved(t))
+          this.fail(
+            t,
+            `expected a value but found the keyword '${t.text}'`,
+            'backtick a field that has this name, e.g. `' + t.text + '`',
+          );
         this.next();
         return createField(t.segments!, t.quoted!, span);
       }
@@ -566,8 +636,14 @@ class Parser {
           return inner;
         }
         if (t.text === '[') this.fail(t, 'a list is only allowed after in / not in', 'e.g. verb in ["get", "list"]');
-        if (t.text === '/') this.fail(t, "a /regex/ is only allowed after like, =~ or in parse", 'for division put an operand before /');
-        this.fail(t, `expected a value but found ${describe(t)}`, 'a value is a field, a "string", a number, a function call or (expression)');
+        if (t.text === '/')
+          this.fail(t, 'a /regex/ is only allowed after like, =~ or in parse', 'for division put an operand before /');
+        this.fail(
+          t,
+          `expected a value but found ${describe(t)}`,
+          'a value is a field, a "string", a number, a function call or (expression)',
+        );
+      // falls through (unreachable: fail() throws)
       case 'eof':
         this.fail(t, 'the query ends where a value was expected', 'complete the expression');
     }

@@ -22,7 +22,9 @@ interface CorpusQuery {
   readonly query: string;
 }
 
-const corpus: CorpusQuery[] = JSON.parse(readFileSync(join(repoRoot(), '..', 'shared', 'corpus', 'insights', 'eks-queries.json'), 'utf8'));
+const corpus: CorpusQuery[] = JSON.parse(
+  readFileSync(join(repoRoot(), '..', 'shared', 'corpus', 'insights', 'eks-queries.json'), 'utf8'),
+);
 
 let shared: Store | null = null;
 async function db(): Promise<Store> {
@@ -38,7 +40,11 @@ after(async () => {
 const events = (): AuditEvent[] => sampleEvents();
 const inAuditStream = (e: AuditEvent): boolean => (e.logStream ?? '').includes('kube-apiserver-audit');
 
-async function run(query: string, options: { start?: Date; end?: Date; limit?: number } = {}, store?: Store): Promise<{ columns: string[]; rows: Row[] }> {
+async function run(
+  query: string,
+  options: { start?: Date; end?: Date; limit?: number } = {},
+  store?: Store,
+): Promise<{ columns: string[]; rows: Row[] }> {
   const r = await runInsightsQuery(store ?? (await db()), query, options);
   return { columns: r.columns, rows: r.rows };
 }
@@ -59,7 +65,10 @@ for (const q of corpus) {
       assert.equal(c.errors.length, 1);
       assert.equal(c.errors[0]!.message, "'count' is not a command");
       assert.match(c.errors[0]!.hint ?? '', /stats count/);
-      await assert.rejects(runInsightsQuery(await db(), q.query), (e: unknown) => e instanceof ParseError && /count' is not a command/.test(e.message));
+      await assert.rejects(
+        runInsightsQuery(await db(), q.query),
+        (e: unknown) => e instanceof ParseError && /count' is not a command/.test(e.message),
+      );
     });
   } else {
     test(`corpus ${q.id} (${q.expectation}) parses, compiles and runs`, async () => {
@@ -76,7 +85,14 @@ const corpusQuery = (id: string): string => corpus.find((q) => q.id === id)!.que
 
 test('EKS-001: aws-auth updates, newest first, @timestamp and @message', async () => {
   const expected = events()
-    .filter((e) => inAuditStream(e) && ['update', 'patch'].includes(e.verb) && e.resource === 'configmaps' && e.name === 'aws-auth' && e.namespace === 'kube-system')
+    .filter(
+      (e) =>
+        inAuditStream(e) &&
+        ['update', 'patch'].includes(e.verb) &&
+        e.resource === 'configmaps' &&
+        e.name === 'aws-auth' &&
+        e.namespace === 'kube-system',
+    )
     .sort((a, b) => b.time - a.time)
     .map((e) => ({ '@timestamp': cwTime(e.time), '@message': e.rawText }));
   assert.equal(expected.length, 1);
@@ -107,7 +123,10 @@ test('EKS-007: the 100 newest matching events, counted per 1-minute bin', async 
     bins.set(b, (bins.get(b) ?? 0) + 1);
   }
   const expected = [...bins].sort((a, b) => a[0] - b[0]).map(([b, n]) => ({ 'bin(1m)': cwTime(b), 'count()': n }));
-  assert.deepEqual(expected.map((r) => r['bin(1m)']), ['2024-05-01 10:01:00.000', '2024-05-01 10:03:00.000']);
+  assert.deepEqual(
+    expected.map((r) => r['bin(1m)']),
+    ['2024-05-01 10:01:00.000', '2024-05-01 10:03:00.000'],
+  );
   assert.deepEqual((await run(corpusQuery('EKS-007'))).rows, expected);
 });
 
@@ -128,7 +147,11 @@ test('EKS-014: comments between stages, not like as literal substring (? stays l
   for (const e of events()) {
     const uri = e.requestURI ?? '';
     if (!inAuditStream(e) || !(e.userAgent ?? '').includes('kube-controller-manager')) continue;
-    if (uri.includes('apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager') || uri.includes('?timeout=32s')) continue;
+    if (
+      uri.includes('apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager') ||
+      uri.includes('?timeout=32s')
+    )
+      continue;
     if (e.verb === 'watch') continue;
     counts.set(e.username, (counts.get(e.username) ?? 0) + 1);
   }
@@ -139,22 +162,35 @@ test('EKS-014: comments between stages, not like as literal substring (? stays l
 
 test('EKS-022: count by response code, sorted by the count', async () => {
   const counts = new Map<number | null, number>();
-  for (const e of events()) if (/^kube-apiserver-audit/.test(e.logStream ?? '')) counts.set(e.responseCode, (counts.get(e.responseCode) ?? 0) + 1);
+  for (const e of events())
+    if (/^kube-apiserver-audit/.test(e.logStream ?? ''))
+      counts.set(e.responseCode, (counts.get(e.responseCode) ?? 0) + 1);
   const expected = [...counts].map(([code, n]) => ({ 'responseStatus.code': code, count: n }));
   const r = await run(corpusQuery('EKS-022'));
   assert.deepEqual(asSet(r.rows), asSet(expected));
   const ns = r.rows.map((row) => row['count'] as number);
-  assert.deepEqual(ns, [...ns].sort((a, b) => b - a));
+  assert.deepEqual(
+    ns,
+    [...ns].sort((a, b) => b - a),
+  );
 });
 
 test('EKS-012 (lower threshold): regex parse of JSON timestamps, chained aliases, stats, post-stats filter', async () => {
   const query = corpusQuery('EKS-012').replace('CountTime >=50', 'CountTime >=2');
-  const re = (prefix: string): RegExp => new RegExp(`\\d+-\\d+-(?<${prefix}Day>\\d+)T(?<${prefix}Hour>\\d+):(?<${prefix}Minute>\\d+):(?<${prefix}Sec>\\d+).(?<${prefix}Msec>\\d+)Z`);
+  const re = (prefix: string): RegExp =>
+    new RegExp(
+      `\\d+-\\d+-(?<${prefix}Day>\\d+)T(?<${prefix}Hour>\\d+):(?<${prefix}Minute>\\d+):(?<${prefix}Sec>\\d+).(?<${prefix}Msec>\\d+)Z`,
+    );
   const secs = (s: unknown, prefix: string): number | null => {
     if (typeof s !== 'string') return null;
     const g = re(prefix).exec(s)?.groups;
     if (g === undefined) return null;
-    return Number(g[`${prefix}Hour`]) * 3600 + Number(g[`${prefix}Minute`]) * 60 + Number(g[`${prefix}Sec`]) + Number(g[`${prefix}Msec`]) / 1_000_000;
+    return (
+      Number(g[`${prefix}Hour`]) * 3600 +
+      Number(g[`${prefix}Minute`]) * 60 +
+      Number(g[`${prefix}Sec`]) +
+      Number(g[`${prefix}Msec`]) / 1_000_000
+    );
   };
   const groups = new Map<string, { uri: string | null; ua: string | null; deltas: number[]; n: number }>();
   for (const e of events()) {
@@ -169,7 +205,12 @@ test('EKS-012 (lower threshold): regex parse of JSON timestamps, chained aliases
   }
   const expected = [...groups.values()]
     .filter((g) => g.n >= 2)
-    .map((g) => ({ requestURI: g.uri, userAgent: g.ua, AverageDeltaTime: g.deltas.length === 0 ? null : g.deltas.reduce((a, b) => a + b, 0) / g.deltas.length, CountTime: g.n }));
+    .map((g) => ({
+      requestURI: g.uri,
+      userAgent: g.ua,
+      AverageDeltaTime: g.deltas.length === 0 ? null : g.deltas.reduce((a, b) => a + b, 0) / g.deltas.length,
+      CountTime: g.n,
+    }));
   assert.ok(expected.length > 0);
   const r = await run(query);
   assert.deepEqual(r.columns, ['requestURI', 'userAgent', 'AverageDeltaTime', 'CountTime']);
@@ -192,33 +233,54 @@ test('EKS-039: a filter naming a stats result runs after the stats', async () =>
     g.n++;
     counts.set(k, g);
   }
-  const expected = [...counts.values()].filter((g) => g.n > 1 && !/500/.test(String(g.code))).map((g) => ({ requestURI: g.uri, 'responseStatus.code': g.code, count: g.n }));
+  const expected = [...counts.values()]
+    .filter((g) => g.n > 1 && !/500/.test(String(g.code)))
+    .map((g) => ({ requestURI: g.uri, 'responseStatus.code': g.code, count: g.n }));
   // web-1 was patched twice with 200 and twice with 500: only the 200 group survives.
-  assert.deepEqual(expected, [{ requestURI: '/api/v1/namespaces/default/pods/web-1', 'responseStatus.code': 200, count: 2 }]);
+  assert.deepEqual(expected, [
+    { requestURI: '/api/v1/namespaces/default/pods/web-1', 'responseStatus.code': 200, count: 2 },
+  ]);
   assert.deepEqual((await run(query)).rows, expected);
   // With the corpus's own threshold nothing in the sample qualifies.
   assert.deepEqual((await run(corpusQuery('EKS-039'))).rows, []);
 });
 
 test('EKS-018 and EKS-055: backticked flattened key; ~= with a string is a substring match', async () => {
-  const deprecated = events().filter((e) => jsonPath(e, 'annotations.k8s.io/deprecated') === 'true' || (e.raw['annotations'] as Record<string, unknown> | undefined)?.['k8s.io/deprecated'] === 'true');
+  const deprecated = events().filter(
+    (e) =>
+      jsonPath(e, 'annotations.k8s.io/deprecated') === 'true' ||
+      (e.raw['annotations'] as Record<string, unknown> | undefined)?.['k8s.io/deprecated'] === 'true',
+  );
   assert.equal(deprecated.length, 1);
-  assert.deepEqual((await run(corpusQuery('EKS-018'))).rows, deprecated.map((e) => ({ '@message': e.rawText })));
+  assert.deepEqual(
+    (await run(corpusQuery('EKS-018'))).rows,
+    deprecated.map((e) => ({ '@message': e.rawText })),
+  );
   const byUa = new Map<string | null, number>();
-  for (const e of events()) if ((e.logStream ?? '').includes('kube-apiserver-audit') && e.userAgent !== null) byUa.set(e.userAgent, (byUa.get(e.userAgent) ?? 0) + 1);
+  for (const e of events())
+    if ((e.logStream ?? '').includes('kube-apiserver-audit') && e.userAgent !== null)
+      byUa.set(e.userAgent, (byUa.get(e.userAgent) ?? 0) + 1);
   const r = await run(corpusQuery('EKS-055'));
   // count(userAgent) counts present values only: the null-userAgent group counts 0.
   const expected = [...byUa].map(([ua, n]) => ({ userAgent: ua, count: n }));
   assert.deepEqual(asSet(r.rows.filter((row) => row['userAgent'] !== null)), asSet(expected));
-  assert.deepEqual(r.rows.filter((row) => row['userAgent'] === null), [{ userAgent: null, count: 0 }]);
+  assert.deepEqual(
+    r.rows.filter((row) => row['userAgent'] === null),
+    [{ userAgent: null, count: 0 }],
+  );
 });
 
 test('columns: @timestamp and @message by default, parse fields appended, fields adds (never drops)', async () => {
   const eksAdmin = events().filter((e) => e.auditID === 'eks-0001');
   const r1 = await run('filter auditID = "eks-0001" | parse @message \'"verb":"*"\' as v');
   assert.deepEqual(r1.columns, ['@timestamp', '@message', 'v']);
-  assert.deepEqual(r1.rows, eksAdmin.map((e) => ({ '@timestamp': cwTime(e.time), '@message': e.rawText, v: 'patch' })));
-  const r2 = await run('fields verb | filter auditID = "eks-0001" | fields user.username, objectRef.name as n | filter n = "aws-auth"');
+  assert.deepEqual(
+    r1.rows,
+    eksAdmin.map((e) => ({ '@timestamp': cwTime(e.time), '@message': e.rawText, v: 'patch' })),
+  );
+  const r2 = await run(
+    'fields verb | filter auditID = "eks-0001" | fields user.username, objectRef.name as n | filter n = "aws-auth"',
+  );
   assert.deepEqual(r2.columns, ['verb', 'user.username', 'n']);
   assert.deepEqual(r2.rows, [{ verb: 'patch', 'user.username': 'kubernetes-admin', n: 'aws-auth' }]);
   const r3 = await run('fields verb | display auditID | filter auditID = "eks-0001"');
@@ -231,29 +293,65 @@ test('string functions: 0-based substr, trim sets, replace, strcontains, concat,
   );
   const e = events().find((x) => x.auditID === 'eks-0002')!;
   assert.deepEqual(r.rows, [
-    { a: 'foo', b: 'ist', c: 'fooxyZ', d: 'xyZfoo', e: 'foo', f: e.requestURI!.replaceAll('/', '_'), g: 1, h: 'list:401', i: 1, j: 1, k: 5, l: 'LIST' },
+    {
+      a: 'foo',
+      b: 'ist',
+      c: 'fooxyZ',
+      d: 'xyZfoo',
+      e: 'foo',
+      f: e.requestURI!.replaceAll('/', '_'),
+      g: 1,
+      h: 'list:401',
+      i: 1,
+      j: 1,
+      k: 5,
+      l: 'LIST',
+    },
   ]);
 });
 
 test('like is a case-sensitive literal substring; % and _ are not wildcards; regex flags and (?i)', async () => {
-  const count = async (filter: string): Promise<number> => ((await run(`filter ${filter} | stats count(*) as n`)).rows[0]!['n'] as number);
+  const count = async (filter: string): Promise<number> =>
+    (await run(`filter ${filter} | stats count(*) as n`)).rows[0]!['n'] as number;
   const js = (pred: (e: AuditEvent) => boolean): number => events().filter(pred).length;
-  assert.equal(await count('userAgent like "%_"'), js((e) => (e.userAgent ?? '').includes('%_')));
+  assert.equal(
+    await count('userAgent like "%_"'),
+    js((e) => (e.userAgent ?? '').includes('%_')),
+  );
   assert.equal(await count('userAgent like "%_"'), 1);
   assert.equal(await count('userAgent like "CURL"'), 0);
-  assert.equal(await count('userAgent like /CURL/i'), js((e) => /curl/i.test(e.userAgent ?? '')));
-  assert.equal(await count('userAgent =~ /(?i)^CURL/'), js((e) => /^curl/i.test(e.userAgent ?? '')));
-  assert.equal(await count('userAgent not like "curl"'), js((e) => !(e.userAgent ?? '').includes('curl')));
-  assert.equal(await count('responseStatus.code like /^40[13]$/'), js((e) => e.responseCode === 401 || e.responseCode === 403));
+  assert.equal(
+    await count('userAgent like /CURL/i'),
+    js((e) => /curl/i.test(e.userAgent ?? '')),
+  );
+  assert.equal(
+    await count('userAgent =~ /(?i)^CURL/'),
+    js((e) => /^curl/i.test(e.userAgent ?? '')),
+  );
+  assert.equal(
+    await count('userAgent not like "curl"'),
+    js((e) => !(e.userAgent ?? '').includes('curl')),
+  );
+  assert.equal(
+    await count('responseStatus.code like /^40[13]$/'),
+    js((e) => e.responseCode === 401 || e.responseCode === 403),
+  );
 });
 
 test('number/string coercion: code = "401", code in ["401", 403], JSON numbers vs strings, missing fields', async () => {
-  const count = async (filter: string): Promise<number> => ((await run(`filter ${filter} | stats count(*) as n`)).rows[0]!['n'] as number);
+  const count = async (filter: string): Promise<number> =>
+    (await run(`filter ${filter} | stats count(*) as n`)).rows[0]!['n'] as number;
   const n401 = events().filter((e) => e.responseCode === 401).length;
   assert.equal(n401, 2);
   assert.equal(await count('responseStatus.code = "401"'), n401);
-  assert.equal(await count('responseStatus.code in ["401", 403]'), events().filter((e) => e.responseCode === 401 || e.responseCode === 403).length);
-  assert.equal(await count('responseStatus.code >= "500"'), events().filter((e) => (e.responseCode ?? 0) >= 500).length);
+  assert.equal(
+    await count('responseStatus.code in ["401", 403]'),
+    events().filter((e) => e.responseCode === 401 || e.responseCode === 403).length,
+  );
+  assert.equal(
+    await count('responseStatus.code >= "500"'),
+    events().filter((e) => (e.responseCode ?? 0) >= 500).length,
+  );
   // Not a catalog field: read from the JSON, where it is a number.
   assert.equal(await count('responseStatus.metadata.x = 1'), 0);
   assert.equal(await count('`responseStatus`.code = 401 and responseStatus.code = 401.0'), n401);
@@ -270,13 +368,20 @@ test('stats functions against JS: count(f), count_distinct, min/max/avg/sum, ear
   const sd = Math.sqrt(codes.reduce((a, b) => a + (b - mean) ** 2, 0) / (codes.length - 1));
   const sortedCodes = [...codes].sort((a, b) => a - b);
   const rank = 0.9 * (sortedCodes.length - 1);
-  const pct90 = sortedCodes[Math.floor(rank)]! + (sortedCodes[Math.ceil(rank)]! - sortedCodes[Math.floor(rank)]!) * (rank - Math.floor(rank));
+  const pct90 =
+    sortedCodes[Math.floor(rank)]! +
+    (sortedCodes[Math.ceil(rank)]! - sortedCodes[Math.floor(rank)]!) * (rank - Math.floor(rank));
   const r = await run(
     `filter @logStream = "${AUDIT_STREAM_A}" | stats count(*) as n, count(userAgent) as ua, count_distinct(verb) as verbs, min(responseStatus.code) as lo, max(responseStatus.code) as hi, avg(responseStatus.code) as mean, sum(responseStatus.code) as total, earliest(auditID) as first, latest(auditID) as last, max(@timestamp) as newest, pct(responseStatus.code, 90) as p90, stddev(responseStatus.code) as sd`,
   );
   const row = r.rows[0]!;
   assert.deepEqual(
-    { ...row, mean: Math.round((row['mean'] as number) * 1e6), p90: Math.round((row['p90'] as number) * 1e6), sd: Math.round((row['sd'] as number) * 1e6) },
+    {
+      ...row,
+      mean: Math.round((row['mean'] as number) * 1e6),
+      p90: Math.round((row['p90'] as number) * 1e6),
+      sd: Math.round((row['sd'] as number) * 1e6),
+    },
     {
       n: ev.length,
       ua: ev.filter((e) => e.userAgent !== null).length,
@@ -294,7 +399,7 @@ test('stats functions against JS: count(f), count_distinct, min/max/avg/sum, ear
   );
 });
 
-test('two stats: the second sees only the first one\'s results', async () => {
+test("two stats: the second sees only the first one's results", async () => {
   const perVerb = new Map<string, number>();
   for (const e of events()) perVerb.set(e.verb, (perVerb.get(e.verb) ?? 0) + 1);
   const r = await run('stats count(*) as c by verb | stats max(c) as peak, count(*) as verbs, sum(c) as total');
@@ -302,23 +407,64 @@ test('two stats: the second sees only the first one\'s results', async () => {
 });
 
 test('sort: natural order from the AWS docs example; descending is the exact reverse', async () => {
-  const order = ['!:', '#', '*%04', '0#', '5A', '111A', '2345_', '@', '@_', 'A', 'A9876fghj', 'a12345hfh', '0', '01', '1', '2', '3'];
+  const order = [
+    '!:',
+    '#',
+    '*%04',
+    '0#',
+    '5A',
+    '111A',
+    '2345_',
+    '@',
+    '@_',
+    'A',
+    'A9876fghj',
+    'a12345hfh',
+    '0',
+    '01',
+    '1',
+    '2',
+    '3',
+  ];
   const store = await openDuckDbStore(':memory:');
   extra.push(store);
   const shuffled = [...order].reverse().sort((a, b) => (a.length % 3) - (b.length % 3));
   await store.appendEvents(
     shuffled.map((ua, k) => {
-      const r = normalizeText(JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID: `n${k}`, stage: 'ResponseComplete', verb: 'get', userAgent: ua, requestReceivedTimestamp: '2024-01-01T00:00:00Z' }), {
-        file: 'n.jsonl', line: k + 1, logGroup: null, logStream: null, cwTimestamp: null, cwEventId: null, ingestionTime: null,
-      });
+      const r = normalizeText(
+        JSON.stringify({
+          kind: 'Event',
+          apiVersion: 'audit.k8s.io/v1',
+          auditID: `n${k}`,
+          stage: 'ResponseComplete',
+          verb: 'get',
+          userAgent: ua,
+          requestReceivedTimestamp: '2024-01-01T00:00:00Z',
+        }),
+        {
+          file: 'n.jsonl',
+          line: k + 1,
+          logGroup: null,
+          logStream: null,
+          cwTimestamp: null,
+          cwEventId: null,
+          ingestionTime: null,
+        },
+      );
       assert.ok(r.ok);
       return r.event;
     }),
   );
   const asc = await run('fields userAgent | sort userAgent asc', {}, store);
-  assert.deepEqual(asc.rows.map((r) => r['userAgent']), order);
+  assert.deepEqual(
+    asc.rows.map((r) => r['userAgent']),
+    order,
+  );
   const desc = await run('fields userAgent | sort userAgent desc', {}, store);
-  assert.deepEqual(desc.rows.map((r) => r['userAgent']), [...order].reverse());
+  assert.deepEqual(
+    desc.rows.map((r) => r['userAgent']),
+    [...order].reverse(),
+  );
   const firstLast = await run('stats sortsFirst(userAgent) as f, sortsLast(userAgent) as l', {}, store);
   assert.deepEqual(firstLast.rows, [{ f: '!:', l: '3' }]);
 });
@@ -326,20 +472,35 @@ test('sort: natural order from the AWS docs example; descending is the exact rev
 test('default sort is @timestamp desc; sort without direction is desc; limit and sort layers apply in order', async () => {
   const newest = [...events()].sort((a, b) => b.time - a.time);
   const r = await run('fields auditID, @timestamp | limit 5');
-  assert.deepEqual(r.rows.map((x) => x['@timestamp']), newest.slice(0, 5).map((e) => cwTime(e.time)));
+  assert.deepEqual(
+    r.rows.map((x) => x['@timestamp']),
+    newest.slice(0, 5).map((e) => cwTime(e.time)),
+  );
   const r2 = await run('fields @timestamp | sort @timestamp | limit 3');
-  assert.deepEqual(r2.rows.map((x) => x['@timestamp']), newest.slice(0, 3).map((e) => cwTime(e.time)));
+  assert.deepEqual(
+    r2.rows.map((x) => x['@timestamp']),
+    newest.slice(0, 3).map((e) => cwTime(e.time)),
+  );
   // The 3 oldest events, shown newest first.
   const r3 = await run('fields @timestamp | sort @timestamp asc | limit 3 | sort @timestamp desc');
-  const oldest = [...events()].sort((a, b) => a.time - b.time).slice(0, 3).reverse();
-  assert.deepEqual(r3.rows.map((x) => x['@timestamp']), oldest.map((e) => cwTime(e.time)));
+  const oldest = [...events()]
+    .sort((a, b) => a.time - b.time)
+    .slice(0, 3)
+    .reverse();
+  assert.deepEqual(
+    r3.rows.map((x) => x['@timestamp']),
+    oldest.map((e) => cwTime(e.time)),
+  );
 });
 
 test('dedup keeps the first row of each value in sort order, and every row whose value is null', async () => {
-  const r = await run('fields auditID, objectRef.namespace, toMillis(@timestamp) as ms | filter @logStream like "audit" | sort @timestamp desc | dedup objectRef.namespace');
+  const r = await run(
+    'fields auditID, objectRef.namespace, toMillis(@timestamp) as ms | filter @logStream like "audit" | sort @timestamp desc | dedup objectRef.namespace',
+  );
   const pool = events().filter(inAuditStream);
   const newest = new Map<string, number>();
-  for (const e of pool) if (e.namespace !== null) newest.set(e.namespace, Math.max(newest.get(e.namespace) ?? -Infinity, e.time));
+  for (const e of pool)
+    if (e.namespace !== null) newest.set(e.namespace, Math.max(newest.get(e.namespace) ?? -Infinity, e.time));
   const nulls = pool.filter((e) => e.namespace === null);
   assert.ok(nulls.length > 0);
   const kept = r.rows.filter((row) => row['objectRef.namespace'] !== null);
@@ -347,11 +508,17 @@ test('dedup keeps the first row of each value in sort order, and every row whose
   assert.deepEqual(kept.map((row) => row['objectRef.namespace']).sort(), [...newest.keys()].sort());
   for (const row of kept) assert.equal(row['ms'], newest.get(row['objectRef.namespace'] as string));
   assert.deepEqual(
-    r.rows.filter((row) => row['objectRef.namespace'] === null).map((row) => row['auditID']).sort(),
+    r.rows
+      .filter((row) => row['objectRef.namespace'] === null)
+      .map((row) => row['auditID'])
+      .sort(),
     nulls.map((e) => e.auditID).sort(),
   );
   const ms = r.rows.map((row) => row['ms'] as number);
-  assert.deepEqual(ms, [...ms].sort((x, y) => y - x));
+  assert.deepEqual(
+    ms,
+    [...ms].sort((x, y) => y - x),
+  );
 });
 
 test('bin, datefloor, dateceil, fromMillis, toMillis; IP functions', async () => {
@@ -361,7 +528,17 @@ test('bin, datefloor, dateceil, fromMillis, toMillis; IP functions', async () =>
   );
   const floorTo = (ms: number, p: number): number => Math.floor(ms / p) * p;
   assert.deepEqual(r.rows, [
-    { b: cwTime(floorTo(e.time, 300_000)), f: cwTime(floorTo(e.time, 3_600_000)), c: cwTime(Math.ceil(e.time / 3_600_000) * 3_600_000), ms: e.time, later: cwTime(e.time + 1000), v: 1, v6: 0, inNet: 1, second: 0 },
+    {
+      b: cwTime(floorTo(e.time, 300_000)),
+      f: cwTime(floorTo(e.time, 3_600_000)),
+      c: cwTime(Math.ceil(e.time / 3_600_000) * 3_600_000),
+      ms: e.time,
+      later: cwTime(e.time + 1000),
+      v: 1,
+      v6: 0,
+      inNet: 1,
+      second: 0,
+    },
   ]);
   // demo.log events come from ::1.
   const demo = await run(
@@ -386,9 +563,18 @@ test('without a limit at most 10,000 rows come back; limit N returns N', async (
   extra.push(store);
   const many: AuditEvent[] = [];
   for (let k = 0; k < 10_005; k++) {
-    const r = normalizeText(`{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"m${k}","stage":"ResponseComplete","verb":"get","requestReceivedTimestamp":"${new Date(1_700_000_000_000 + k * 1000).toISOString()}"}`, {
-      file: 'm.jsonl', line: k + 1, logGroup: null, logStream: null, cwTimestamp: null, cwEventId: null, ingestionTime: null,
-    });
+    const r = normalizeText(
+      `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"m${k}","stage":"ResponseComplete","verb":"get","requestReceivedTimestamp":"${new Date(1_700_000_000_000 + k * 1000).toISOString()}"}`,
+      {
+        file: 'm.jsonl',
+        line: k + 1,
+        logGroup: null,
+        logStream: null,
+        cwTimestamp: null,
+        cwEventId: null,
+        ingestionTime: null,
+      },
+    );
     assert.ok(r.ok);
     many.push(r.event);
   }
@@ -415,17 +601,26 @@ test('a regex RE2 rejects fails at run time with a located ParseError, not a cra
   await assert.rejects(runInsightsQuery(await db(), 'filter verb like /(?<=a)b/'), (e: unknown) => {
     assert.ok(e instanceof ParseError);
     assert.equal(e.code, 'E_PARSE');
-    assert.deepEqual(e.problems.map((p) => [p.line, p.column, p.length]), [[1, 18, 9]]);
+    assert.deepEqual(
+      e.problems.map((p) => [p.line, p.column, p.length]),
+      [[1, 18, 9]],
+    );
     assert.match(e.problems[0]!.message, /^this regex is not valid RE2: invalid perl operator/);
     return true;
   });
   // The culprit is found among several regexes, on its own line; valid ones are not blamed.
-  await assert.rejects(runInsightsQuery(await db(), 'filter verb like /^g/\n| filter requestURI =~ /api(/'), (e: unknown) => {
-    assert.ok(e instanceof ParseError);
-    assert.deepEqual(e.problems.map((p) => [p.line, p.column]), [[2, 24]]);
-    assert.match(e.problems[0]!.message, /missing \)/);
-    return true;
-  });
+  await assert.rejects(
+    runInsightsQuery(await db(), 'filter verb like /^g/\n| filter requestURI =~ /api(/'),
+    (e: unknown) => {
+      assert.ok(e instanceof ParseError);
+      assert.deepEqual(
+        e.problems.map((p) => [p.line, p.column]),
+        [[2, 24]],
+      );
+      assert.match(e.problems[0]!.message, /missing \)/);
+      return true;
+    },
+  );
 });
 
 test('where, head, unmask, text arithmetic, @timestamp as epoch ms, fields and display after stats', async () => {
@@ -436,7 +631,9 @@ test('where, head, unmask, text arithmetic, @timestamp as epoch ms, fields and d
   assert.deepEqual(r.rows, [{ v: 'create', n: 24, bad: null, ns: 1 }]);
   const perVerb = new Map<string, number>();
   for (const x of events()) perVerb.set(x.verb, (perVerb.get(x.verb) ?? 0) + 1);
-  const s = await run('stats count(*) as n by verb | fields n * 2 as twice | filter twice > 20 | sort twice asc, verb asc');
+  const s = await run(
+    'stats count(*) as n by verb | fields n * 2 as twice | filter twice > 20 | sort twice asc, verb asc',
+  );
   assert.deepEqual(s.columns, ['verb', 'n', 'twice']);
   const expected = [...perVerb]
     .filter(([, n]) => n * 2 > 20)
@@ -454,12 +651,22 @@ test('unaliased results are referenced by their text after stats; whole lists re
   const perVerb = new Map<string, number>();
   for (const e of events()) perVerb.set(e.verb, (perVerb.get(e.verb) ?? 0) + 1);
   const r = await run('stats count(*) by verb | filter count(*) > 20 | sort count(*) desc');
-  const expected = [...perVerb].filter(([, n]) => n > 20).sort((a, b) => b[1] - a[1]).map(([verb, n]) => ({ verb, 'count(*)': n }));
+  const expected = [...perVerb]
+    .filter(([, n]) => n > 20)
+    .sort((a, b) => b[1] - a[1])
+    .map(([verb, n]) => ({ verb, 'count(*)': n }));
   assert.ok(new Set(expected.map((x) => x['count(*)'])).size === expected.length, 'no ties');
   assert.deepEqual(r.rows, expected);
-  const l = await run('filter auditID = "eks-0002" or auditID like "eks-0011" | fields auditID, sourceIPs, user.groups, ispresent(user.groups) as g | sort auditID asc');
+  const l = await run(
+    'filter auditID = "eks-0002" or auditID like "eks-0011" | fields auditID, sourceIPs, user.groups, ispresent(user.groups) as g | sort auditID asc',
+  );
   assert.deepEqual(l.rows, [
-    { auditID: 'eks-0002', sourceIPs: '["198.51.100.7","10.0.0.5"]', 'user.groups': '["system:unauthenticated"]', g: 1 },
+    {
+      auditID: 'eks-0002',
+      sourceIPs: '["198.51.100.7","10.0.0.5"]',
+      'user.groups': '["system:unauthenticated"]',
+      g: 1,
+    },
     { auditID: "eks-0011'; DROP TABLE events; --", sourceIPs: '["10.9.9.9"]', 'user.groups': null, g: 0 },
   ]);
 });

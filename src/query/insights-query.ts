@@ -5,7 +5,7 @@
  */
 import { ParseError, SleuthError, formatProblem } from '../model/errors.js';
 import type { Row, Store } from '../store/store.js';
-import type { CompiledSql } from './dialect.js';
+import type { CompiledSql } from '../sql/dialect.js';
 import { compileInsightsAst, re2Pattern, type CompiledInsightsQuery } from './insights-compiler.js';
 import type { RegexNode } from './insights-ast.js';
 import { locate } from './insights-lexer.js';
@@ -39,7 +39,11 @@ export interface InsightsQueryResult {
 const DIALECTS: Readonly<Record<string, InsightsDialect>> = { duckdb: DUCKDB_INSIGHTS_DIALECT };
 
 /** Parse and compile a query for a dialect (DuckDB unless said otherwise). */
-export function compileInsightsQuery(query: string, options: InsightsQueryOptions = {}, dialect: InsightsDialect = DUCKDB_INSIGHTS_DIALECT): InsightsCompileResult {
+export function compileInsightsQuery(
+  query: string,
+  options: InsightsQueryOptions = {},
+  dialect: InsightsDialect = DUCKDB_INSIGHTS_DIALECT,
+): InsightsCompileResult {
   const parsed = parseInsightsQuery(query);
   if (parsed.value === null) return { errors: parsed.errors };
   const compiled = compileInsightsAst(parsed.value, query, { ...options, dialect });
@@ -48,7 +52,10 @@ export function compileInsightsQuery(query: string, options: InsightsQueryOption
 }
 
 /** Human-readable plan: the SQL, its parameters and the result columns; or the problems. */
-export function explainInsightsQuery(query: string, options: InsightsQueryOptions = {}): { value?: string; errors: readonly InsightsProblem[] } {
+export function explainInsightsQuery(
+  query: string,
+  options: InsightsQueryOptions = {},
+): { value?: string; errors: readonly InsightsProblem[] } {
   const c = compileInsightsQuery(query, options);
   if (c.value === undefined) return { errors: c.errors };
   const params = c.value.parameters.map((p, i) => `  $${i + 1} = ${JSON.stringify(p)}`).join('\n');
@@ -59,12 +66,23 @@ export function explainInsightsQuery(query: string, options: InsightsQueryOption
 }
 
 /** Run a query on a store. Throws ParseError (all problems) when it does not compile. */
-export async function runInsightsQuery(store: Store, query: string, options: InsightsQueryOptions = {}): Promise<InsightsQueryResult> {
+export async function runInsightsQuery(
+  store: Store,
+  query: string,
+  options: InsightsQueryOptions = {},
+): Promise<InsightsQueryResult> {
   const dialect = DIALECTS[store.capabilities.dialect];
-  if (dialect === undefined) throw new SleuthError('E_QUERY_DIALECT', `Logs Insights queries do not support the ${store.capabilities.dialect} store yet`);
+  if (dialect === undefined)
+    throw new SleuthError(
+      'E_QUERY_DIALECT',
+      `Logs Insights queries do not support the ${store.capabilities.dialect} store yet`,
+    );
   const c = compileInsightsQuery(query, options, dialect);
   if (c.value === undefined) {
-    throw new ParseError(`the query has ${c.errors.length} problem(s):\n${c.errors.map((p) => `${formatProblem(p)} (hint: ${p.hint})`).join('\n')}`, c.errors);
+    throw new ParseError(
+      `the query has ${c.errors.length} problem(s):\n${c.errors.map((p) => `${formatProblem(p)} (hint: ${p.hint})`).join('\n')}`,
+      c.errors,
+    );
   }
   let result: { columns: string[]; rows: Row[] };
   try {
@@ -73,7 +91,8 @@ export async function runInsightsQuery(store: Store, query: string, options: Ins
     // A regex the engine's RE2 rejects (look-behind, back-references, unbalanced groups) only
     // shows up when the database runs it: point at the culprit, with line, column and a hint.
     const bad = await firstRejectedRegex(store, dialect, query);
-    if (bad !== null) throw new ParseError(`the query has 1 problem(s):\n${formatProblem(bad)} (hint: ${bad.hint})`, [bad]);
+    if (bad !== null)
+      throw new ParseError(`the query has 1 problem(s):\n${formatProblem(bad)} (hint: ${bad.hint})`, [bad]);
     if (e instanceof SleuthError) throw e;
     throw new SleuthError('E_QUERY', `the query failed to run: ${(e as Error).message}`);
   }
@@ -82,7 +101,12 @@ export async function runInsightsQuery(store: Store, query: string, options: Ins
     const named: Row = {};
     columns.forEach((name, i) => {
       // defineProperty: a result named `__proto__` must stay a plain key.
-      Object.defineProperty(named, name, { value: row[`c${i + 1}`], enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(named, name, {
+        value: row[`c${i + 1}`],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     });
     return named;
   });
@@ -109,7 +133,11 @@ function regexNodes(node: unknown, out: RegexNode[] = []): RegexNode[] {
  * problem, or null when every regex compiles (the failure was something else). Each pattern is
  * tried as a bound parameter, like in the query itself.
  */
-async function firstRejectedRegex(store: Store, dialect: InsightsDialect, query: string): Promise<InsightsProblem | null> {
+async function firstRejectedRegex(
+  store: Store,
+  dialect: InsightsDialect,
+  query: string,
+): Promise<InsightsProblem | null> {
   const parsed = parseInsightsQuery(query);
   if (parsed.value === null) return null;
   const probe = `SELECT ${dialect.regexMatch(dialect.constant(''), `CAST(${dialect.placeholder(1)} AS VARCHAR)`, { caseInsensitive: false })}`;

@@ -13,7 +13,6 @@ import type { Store } from '../store/store.js';
 import { repoRoot } from '../util/repo-root.js';
 export { repoRoot };
 
-
 export const LOG_GROUP = '/aws/eks/demo/cluster';
 export const AUDIT_STREAM_A = 'kube-apiserver-audit-0a1b2c3d4e5f';
 export const AUDIT_STREAM_B = 'kube-apiserver-audit-9f8e7d6c5b4a';
@@ -53,7 +52,11 @@ function origin(file: string, line: number, stream: string | null, cwTimestamp: 
   };
 }
 
-function normalizeAll(lines: readonly string[], file: string, envelope: (line: number) => { stream: string | null; cw: number | null }): AuditEvent[] {
+function normalizeAll(
+  lines: readonly string[],
+  file: string,
+  envelope: (line: number) => { stream: string | null; cw: number | null },
+): AuditEvent[] {
   const out: AuditEvent[] = [];
   lines.forEach((text, k) => {
     if (text.trim() === '') return;
@@ -76,15 +79,23 @@ export function sampleEvents(): AuditEvent[] {
   if (cached !== null) return cached;
   const corpus = join(repoRoot(), '..', 'shared', 'corpus', 'datasets');
   const demo = readFileSync(join(corpus, 'audit2rbac', 'demo.log'), 'utf8').split('\n');
-  const hkerma = readFileSync(join(corpus, 'hkerma-kubernetes-event-dataset', 'audit-logs.reconstructed.jsonl'), 'utf8').split('\n').slice(0, 300);
+  const hkerma = readFileSync(join(corpus, 'hkerma-kubernetes-event-dataset', 'audit-logs.reconstructed.jsonl'), 'utf8')
+    .split('\n')
+    .slice(0, 300);
   const received = (text: string): number | null => {
     const m = /"requestReceivedTimestamp": ?"([^"]+)"/.exec(text);
     return m === null ? null : Date.parse(m[1]!);
   };
   cached = [
     ...normalizeAll(demo, 'demo.log', () => ({ stream: null, cw: null })),
-    ...normalizeAll(hkerma, 'hkerma.jsonl', (line) => ({ stream: line % 3 === 0 ? AUDIT_STREAM_B : AUDIT_STREAM_A, cw: received(hkerma[line - 1]!) })),
-    ...normalizeAll(EKS_EVENTS, 'eks.jsonl', (line) => ({ stream: line % 2 === 0 ? AUDIT_STREAM_B : AUDIT_STREAM_A, cw: received(EKS_EVENTS[line - 1]!) })),
+    ...normalizeAll(hkerma, 'hkerma.jsonl', (line) => ({
+      stream: line % 3 === 0 ? AUDIT_STREAM_B : AUDIT_STREAM_A,
+      cw: received(hkerma[line - 1]!),
+    })),
+    ...normalizeAll(EKS_EVENTS, 'eks.jsonl', (line) => ({
+      stream: line % 2 === 0 ? AUDIT_STREAM_B : AUDIT_STREAM_A,
+      cw: received(EKS_EVENTS[line - 1]!),
+    })),
   ];
   return cached;
 }

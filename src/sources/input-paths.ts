@@ -6,13 +6,18 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { problemItem } from '../decode/decoded-item.js';
-import type { InputProblem } from './raw-record.js';
+import type { InputProblem } from '../model/raw-record.js';
 
 export type PathEntry = { readonly kind: 'file'; readonly file: string; readonly size: number | null } | InputProblem;
 
 export function unreadable(file: string, e: unknown): InputProblem {
   const err = e as NodeJS.ErrnoException;
-  const why = err.code === 'ENOENT' ? 'no such file or directory' : err.code === 'EACCES' ? 'permission denied' : (err.message ?? String(e));
+  const why =
+    err.code === 'ENOENT'
+      ? 'no such file or directory'
+      : err.code === 'EACCES'
+        ? 'permission denied'
+        : (err.message ?? String(e));
   return problemItem(file, 0, 'unreadable', `cannot read: ${why}`);
 }
 
@@ -44,7 +49,9 @@ async function* walk(dir: string): AsyncGenerator<PathEntry> {
     yield unreadable(dir, e);
     return;
   }
-  const names = entries.filter((d) => !d.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const names = entries
+    .filter((d) => !d.name.startsWith('.'))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const d of names) {
     const p = join(dir, d.name);
     if (d.isDirectory()) {

@@ -6,9 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditEvent } from '../model/audit-event.js';
 import { normalizeRecord } from '../normalize/normalize.js';
-import type { InputProblem } from './raw-record.js';
+import type { InputProblem } from '../model/raw-record.js';
 import { readInputs } from './read-inputs.js';
-import { FORMAT_FILES, type FormatName, corpusPath, corpusSampleLines, writeAllFormats } from './test-support/input-formats.js';
+import {
+  FORMAT_FILES,
+  type FormatName,
+  corpusPath,
+  corpusSampleLines,
+  writeAllFormats,
+} from './test-support/input-formats.js';
 
 async function collect(paths: readonly string[]): Promise<{ events: AuditEvent[]; problems: InputProblem[] }> {
   const c = { events: [] as AuditEvent[], problems: [] as InputProblem[] };
@@ -20,7 +26,14 @@ async function collect(paths: readonly string[]): Promise<{ events: AuditEvent[]
     }
     const r = normalizeRecord(item);
     if (r.ok) c.events.push(r.event);
-    else c.problems.push({ kind: 'problem', file: item.origin.file, line: item.origin.line, problem: r.problem, reason: r.reason });
+    else
+      c.problems.push({
+        kind: 'problem',
+        file: item.origin.file,
+        line: item.origin.line,
+        problem: r.problem,
+        reason: r.reason,
+      });
   }
   return c;
 }
@@ -36,7 +49,11 @@ test('real kube-apiserver lines (audit2rbac demo.log) read the same in every inp
   for (const name of Object.keys(FORMAT_FILES) as FormatName[]) {
     const c = await collect([files[name]]);
     assert.deepEqual(c.problems, [], name);
-    assert.deepEqual(c.events.map((e) => `${e.auditID} ${e.stage}`), expected, name);
+    assert.deepEqual(
+      c.events.map((e) => `${e.auditID} ${e.stage}`),
+      expected,
+      name,
+    );
   }
 });
 
@@ -45,7 +62,10 @@ test('every corpus dataset and Falco fixture reads without a crash', async () =>
   const byFile = new Map<string, number>();
   for (const e of datasets.events) byFile.set(e.origin.file, (byFile.get(e.origin.file) ?? 0) + 1);
   assert.equal(byFile.get(corpusPath('datasets', 'audit2rbac', 'demo.log')), 37);
-  assert.equal(byFile.get(corpusPath('datasets', 'hkerma-kubernetes-event-dataset', 'audit-logs.reconstructed.jsonl')), 16563);
+  assert.equal(
+    byFile.get(corpusPath('datasets', 'hkerma-kubernetes-event-dataset', 'audit-logs.reconstructed.jsonl')),
+    16563,
+  );
   // README, LICENSE, policies: one unknown-format problem each, nothing else.
   assert.ok(datasets.problems.every((p) => p.problem === 'unknown-format' && p.line === 0));
 
@@ -54,7 +74,14 @@ test('every corpus dataset and Falco fixture reads without a crash', async () =>
   const names = readdirSync(fixturesDir).filter((n) => !n.startsWith('.'));
   const expectedEvents = names
     .filter((n) => n !== 'fal_01_003.json')
-    .reduce((sum, n) => sum + readFileSync(join(fixturesDir, n), 'utf8').split('\n').filter((l) => l.trim() !== '').length, 0);
+    .reduce(
+      (sum, n) =>
+        sum +
+        readFileSync(join(fixturesDir, n), 'utf8')
+          .split('\n')
+          .filter((l) => l.trim() !== '').length,
+      0,
+    );
   assert.equal(fixtures.events.length, expectedEvents);
   assert.deepEqual(
     fixtures.problems.map((p) => `${p.file.slice(fixturesDir.length + 1)}:${p.line} ${p.problem}`),

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { normalizeRecord } from '../normalize/normalize.js';
-import type { InputProblem } from './raw-record.js';
+import type { InputProblem } from '../model/raw-record.js';
 import { type ReadOptions, readInputs } from './read-inputs.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'sleuth-hostile-'));
@@ -28,7 +28,10 @@ const event = (i: number): string =>
     stageTimestamp: '2024-06-03T08:00:00.010000Z',
   });
 
-async function collect(paths: readonly string[], options: ReadOptions = {}): Promise<{ ids: string[]; problems: string[] }> {
+async function collect(
+  paths: readonly string[],
+  options: ReadOptions = {},
+): Promise<{ ids: string[]; problems: string[] }> {
   const ids: string[] = [];
   const problems: string[] = [];
   const problem = (p: InputProblem): void => void problems.push(`${p.line} ${p.problem}`);
@@ -40,7 +43,14 @@ async function collect(paths: readonly string[], options: ReadOptions = {}): Pro
     }
     const r = normalizeRecord(item);
     if (r.ok) ids.push(r.event.auditID);
-    else problem({ kind: 'problem', file: item.origin.file, line: item.origin.line, problem: r.problem, reason: r.reason });
+    else
+      problem({
+        kind: 'problem',
+        file: item.origin.file,
+        line: item.origin.line,
+        problem: r.problem,
+        reason: r.reason,
+      });
   }
   return { ids, problems };
 }
@@ -84,7 +94,14 @@ test('deeply nested JSON and invalid UTF-8 are problems, not crashes', async () 
   const nested = '['.repeat(10_000) + ']'.repeat(10_000);
   const deepObject = '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000);
   const badUtf8 = Buffer.from([0xff, 0xfe, 0x7b, 0x7d]);
-  writeFileSync(f, Buffer.concat([Buffer.from([event(1), nested, deepObject, ''].join('\n')), badUtf8, Buffer.from('\n' + event(2) + '\n')]));
+  writeFileSync(
+    f,
+    Buffer.concat([
+      Buffer.from([event(1), nested, deepObject, ''].join('\n')),
+      badUtf8,
+      Buffer.from('\n' + event(2) + '\n'),
+    ]),
+  );
   const c = await collect([f]);
   assert.deepEqual(c.ids, ['id-1', 'id-2']);
   assert.deepEqual(c.problems, ['2 not-audit-event', '3 not-audit-event', '4 malformed-json']);
@@ -112,7 +129,14 @@ test('a first line of filler longer than the line limit is given up early; a lon
   assert.deepEqual(c.problems, ['1 too-large']);
   // A compact EventList on one line, longer than the line limit: read whole as a document.
   const list = join(dir, 'list.json');
-  writeFileSync(list, JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: [1, 2, 3, 4, 5, 6, 7, 8].map((i) => JSON.parse(event(i)) as unknown) }) + '\n');
+  writeFileSync(
+    list,
+    JSON.stringify({
+      kind: 'EventList',
+      apiVersion: 'audit.k8s.io/v1',
+      items: [1, 2, 3, 4, 5, 6, 7, 8].map((i) => JSON.parse(event(i)) as unknown),
+    }) + '\n',
+  );
   const d = await collect([list], { maxLineChars: 1000, maxDocumentChars: 1_000_000, chunkBytes: 256 });
   assert.deepEqual(d.ids, ['id-1', 'id-2', 'id-3', 'id-4', 'id-5', 'id-6', 'id-7', 'id-8']);
   assert.deepEqual(d.problems, []);

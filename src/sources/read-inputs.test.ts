@@ -1,16 +1,25 @@
 // The reader on the repository's own sample; corpus files are read in read-inputs-corpus.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import type { AuditEvent } from '../model/audit-event.js';
 import { normalizeRecord } from '../normalize/normalize.js';
-import type { InputProblem, ReadProgress, SourceItem } from './raw-record.js';
+import type { InputProblem, ReadProgress, SourceItem } from '../model/raw-record.js';
 import { type ReadOptions, readInputBatches, readInputs } from './read-inputs.js';
-import { FORMAT_FILES, type FormatName, LOG_GROUP, LOG_STREAM, T0, sampleLines, subscriptionPayload, writeAllFormats } from './test-support/input-formats.js';
+import {
+  FORMAT_FILES,
+  type FormatName,
+  LOG_GROUP,
+  LOG_STREAM,
+  T0,
+  sampleLines,
+  subscriptionPayload,
+  writeAllFormats,
+} from './test-support/input-formats.js';
 
 interface Collected {
   events: AuditEvent[];
@@ -30,7 +39,14 @@ function push(c: Collected, item: SourceItem): void {
   else {
     const r = normalizeRecord(item);
     if (r.ok) c.events.push(r.event);
-    else c.problems.push({ kind: 'problem', file: item.origin.file, line: item.origin.line, problem: r.problem, reason: r.reason });
+    else
+      c.problems.push({
+        kind: 'problem',
+        file: item.origin.file,
+        line: item.origin.line,
+        problem: r.problem,
+        reason: r.reason,
+      });
   }
 }
 
@@ -63,7 +79,10 @@ test('CloudWatch envelopes land in the origin; plain files have none', async () 
   const dir = tmp();
   const files = writeAllFormats(dir, LINES);
   const plain = (await collect([files.jsonl])).events;
-  assert.deepEqual(plain.map((e) => e.origin.line), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    plain.map((e) => e.origin.line),
+    [1, 2, 3, 4, 5, 6],
+  );
   assert.equal(plain[0]!.logGroup, null);
   assert.equal(plain[0]!.logStream, files.jsonl);
   assert.equal(plain[0]!.cluster, 'default');
@@ -73,7 +92,7 @@ test('CloudWatch envelopes land in the origin; plain files have none', async () 
   assert.equal(fle[2]!.origin.cwTimestamp, T0 + 2);
   assert.equal(fle[2]!.origin.ingestionTime, T0 + 2 + 700);
   assert.equal(fle[2]!.origin.cwEventId, `3${'0'.repeat(54)}2`);
-  assert.equal(fle[2]!.time, plain[2]!.time, 'the event\'s own time, not the shipper\'s');
+  assert.equal(fle[2]!.time, plain[2]!.time, "the event's own time, not the shipper's");
   assert.equal(fle[2]!.origin.line, 3);
 
   const exp = (await collect([files.cloudwatchExport])).events;
@@ -126,7 +145,10 @@ test('a pretty-printed single event and v1beta1 events are read', async () => {
   assert.deepEqual(ids(one.events), [EXPECTED[0]]);
   assert.equal(one.events[0]!.rawText, JSON.stringify(ev, null, 2));
   const two = await collect([join(dir, 'two.json')]);
-  assert.deepEqual(two.events.map((e) => e.auditID), [ev['auditID'], 'beta-1']);
+  assert.deepEqual(
+    two.events.map((e) => e.auditID),
+    [ev['auditID'], 'beta-1'],
+  );
 });
 
 test('CRLF line endings and blank lines are tolerated', async () => {
@@ -135,14 +157,20 @@ test('CRLF line endings and blank lines are tolerated', async () => {
   writeFileSync(f, '\r\n' + LINES.slice(0, 3).join('\r\n\r\n') + '\r\n');
   const c = await collect([f]);
   assert.deepEqual(ids(c.events), EXPECTED.slice(0, 3));
-  assert.deepEqual(c.events.map((e) => e.origin.line), [2, 4, 6]);
+  assert.deepEqual(
+    c.events.map((e) => e.origin.line),
+    [2, 4, 6],
+  );
 });
 
 test('bad lines are problems with their line number; neighbours are kept', async () => {
   const dir = tmp();
   const f = join(dir, 'mixed.log');
   const badType = JSON.stringify({ ...(JSON.parse(LINES[1]!) as object), responseStatus: { code: '200' } });
-  writeFileSync(f, [LINES[0], '{"kind":"Event","auditID":', '{"kind":"Pod","apiVersion":"v1"}', badType, LINES[2]].join('\n') + '\n');
+  writeFileSync(
+    f,
+    [LINES[0], '{"kind":"Event","auditID":', '{"kind":"Pod","apiVersion":"v1"}', badType, LINES[2]].join('\n') + '\n',
+  );
   const c = await collect([f]);
   assert.deepEqual(ids(c.events), [EXPECTED[0], EXPECTED[2]]);
   assert.deepEqual(problemSummary(c.problems), ['2 malformed-json', '3 not-audit-event', '4 bad-field-type']);
@@ -162,14 +190,18 @@ test('empty files, whitespace-only files and empty gzip are reported once', asyn
 test('truncated gzip keeps the events before the cut and reports the cut once', async () => {
   const dir = tmp();
   const many: string[] = [];
-  for (let i = 0; i < 3000; i++) many.push(LINES[i % LINES.length]!.replace(/"auditID":"[^"]*"/, `"auditID":"cut-${i}"`));
+  for (let i = 0; i < 3000; i++)
+    many.push(LINES[i % LINES.length]!.replace(/"auditID":"[^"]*"/, `"auditID":"cut-${i}"`));
   const gz = gzipSync(many.join('\n') + '\n');
   const f = join(dir, 'cut.log.gz');
   writeFileSync(f, gz.subarray(0, Math.floor(gz.length * 0.6)));
   const c = await collect([f]);
   assert.ok(c.events.length > 100 && c.events.length < 3000, `kept ${c.events.length}`);
   // The events kept are exactly the first ones, in order.
-  assert.deepEqual(c.events.map((e) => e.auditID), many.slice(0, c.events.length).map((_, i) => `cut-${i}`));
+  assert.deepEqual(
+    c.events.map((e) => e.auditID),
+    many.slice(0, c.events.length).map((_, i) => `cut-${i}`),
+  );
   assert.deepEqual(problemSummary(c.problems), ['0 truncated-gzip']);
   assert.match(c.problems[0]!.reason, /truncated.*events before the cut were kept/);
 });
@@ -227,7 +259,10 @@ test('lines and documents over the size limits are reported, and reading goes on
   writeFileSync(f, [LINES[0], long, LINES[1]].join('\n') + '\n');
   const c = await collect([f], { maxLineChars: 4000, chunkBytes: 512 });
   assert.deepEqual(ids(c.events), EXPECTED.slice(0, 2));
-  assert.deepEqual(c.events.map((e) => e.origin.line), [1, 3]);
+  assert.deepEqual(
+    c.events.map((e) => e.origin.line),
+    [1, 3],
+  );
   assert.deepEqual(problemSummary(c.problems), ['2 too-large']);
 
   const doc = join(dir, 'big.json');
@@ -271,25 +306,41 @@ test('one container per line: compact EventList, subscription payloads, Lambda a
   const dir = tmp();
   const events = LINES.map((l) => JSON.parse(l) as unknown);
   const f = join(dir, 'containers.jsonl');
-  const lambda = { awslogs: { data: gzipSync(JSON.stringify(subscriptionPayload(LINES.slice(4, 6)))).toString('base64') } };
+  const lambda = {
+    awslogs: { data: gzipSync(JSON.stringify(subscriptionPayload(LINES.slice(4, 6)))).toString('base64') },
+  };
   writeFileSync(
     f,
-    [JSON.stringify({ kind: 'EventList', items: events.slice(0, 2) }), JSON.stringify(subscriptionPayload(LINES.slice(2, 4))), JSON.stringify(lambda)].join('\n') + '\n',
+    [
+      JSON.stringify({ kind: 'EventList', items: events.slice(0, 2) }),
+      JSON.stringify(subscriptionPayload(LINES.slice(2, 4))),
+      JSON.stringify(lambda),
+    ].join('\n') + '\n',
   );
   // The EventList line is longer than maxLineChars: container lines are bounded by maxDocumentChars.
   const c = await collect([f], { maxLineChars: 100 });
   assert.deepEqual(c.problems, []);
   assert.deepEqual(ids(c.events), EXPECTED);
-  assert.deepEqual(c.events.map((e) => e.origin.line), [1, 1, 2, 2, 3, 3]);
+  assert.deepEqual(
+    c.events.map((e) => e.origin.line),
+    [1, 1, 2, 2, 3, 3],
+  );
   assert.equal(c.events[5]!.origin.logGroup, LOG_GROUP);
 });
 
 test('GetLogEvents output (no stream name or event id) is read like FilterLogEvents', async () => {
   const dir = tmp();
   const f = join(dir, 'get-log-events.json');
-  const page = { events: LINES.map((m, i) => ({ timestamp: T0 + i, message: m, ingestionTime: T0 + i + 1 })), nextForwardToken: 'f/1', nextBackwardToken: 'b/1' };
+  const page = {
+    events: LINES.map((m, i) => ({ timestamp: T0 + i, message: m, ingestionTime: T0 + i + 1 })),
+    nextForwardToken: 'f/1',
+    nextBackwardToken: 'b/1',
+  };
   writeFileSync(f, JSON.stringify(page, null, 4));
   const c = await collect([f]);
   assert.deepEqual(ids(c.events), EXPECTED);
-  assert.deepEqual([c.events[1]!.origin.cwTimestamp, c.events[1]!.origin.logStream, c.events[1]!.origin.cwEventId], [T0 + 1, null, null]);
+  assert.deepEqual(
+    [c.events[1]!.origin.cwTimestamp, c.events[1]!.origin.logStream, c.events[1]!.origin.cwEventId],
+    [T0 + 1, null, null],
+  );
 });

@@ -27,7 +27,7 @@ import { decodeBase64Record, decodeValue, parseJsonSequence } from '../decode/en
 import { type ContentReader, fileChunks, openContent } from './byte-source.js';
 import { type Sniffed, isBlank, looksBinary, sniff } from './format-sniff.js';
 import { expandPath, unreadable } from './input-paths.js';
-import type { InputProblem, ProblemClass, ReadProgress, SourceItem } from './raw-record.js';
+import type { InputProblem, ProblemClass, ReadProgress, SourceItem } from '../model/raw-record.js';
 
 /**
  * `s.slice(start, end)` as a string of its own. A plain slice is a view that keeps the whole
@@ -91,7 +91,10 @@ export async function* readInputs(paths: readonly string[], options: ReadOptions
  * Input items in batches (roughly one batch per chunk read), in input order. Cheaper than
  * readInputs on the hot path: one await per batch instead of one per record.
  */
-export async function* readInputBatches(paths: readonly string[], options: ReadOptions = {}): AsyncGenerator<readonly SourceItem[]> {
+export async function* readInputBatches(
+  paths: readonly string[],
+  options: ReadOptions = {},
+): AsyncGenerator<readonly SourceItem[]> {
   const cfg: ReadConfig = {
     stdin: options.stdin ?? process.stdin,
     chunkBytes: options.chunkBytes ?? READ_DEFAULTS.chunkBytes,
@@ -181,7 +184,8 @@ async function* readContent(
   try {
     const first = await reader.next();
     if (first === null) {
-      if (reader.error === null) yield [fr.problem(0, 'empty-file', reader.gzip ? 'gzip content is empty' : 'file is empty')];
+      if (reader.error === null)
+        yield [fr.problem(0, 'empty-file', reader.gzip ? 'gzip content is empty' : 'file is empty')];
     } else if (looksBinary(first)) {
       yield [fr.problem(0, 'binary', `binary data, not text${reader.gzip ? ' (after gunzip)' : ''}; file skipped`)];
     } else {
@@ -195,7 +199,13 @@ async function* readContent(
     if (reader.gzip && (err.code === 'Z_BUF_ERROR' || err.code === 'Z_DATA_ERROR')) {
       const kind = err.code === 'Z_BUF_ERROR' ? 'gzip stream is truncated' : `gzip data is corrupt (${err.message})`;
       const dropped = fr.partialDropped ? '; the partial last line was dropped' : '';
-      yield [fr.problem(0, 'truncated-gzip', `${kind} after ${fr.chars} decompressed characters; events before the cut were kept${dropped}`)];
+      yield [
+        fr.problem(
+          0,
+          'truncated-gzip',
+          `${kind} after ${fr.chars} decompressed characters; events before the cut were kept${dropped}`,
+        ),
+      ];
     } else {
       yield [unreadable(file, err)];
     }
@@ -243,7 +253,13 @@ async function* readText(fr: FileReader, text: string): AsyncGenerator<readonly 
       // byte) is given up here rather than buffered up to maxDocumentChars.
       const c = firstNonBlank(lineParts);
       if (c !== 0x7b && c !== 0x5b) {
-        yield [fr.problem(1, 'too-large', `first line is longer than ${fr.cfg.maxLineChars} characters and does not start a JSON document`)];
+        yield [
+          fr.problem(
+            1,
+            'too-large',
+            `first line is longer than ${fr.cfg.maxLineChars} characters and does not start a JSON document`,
+          ),
+        ];
         return;
       }
     }
@@ -348,7 +364,15 @@ function lineHandler(fr: FileReader, s: Sniffed): LineHandler {
         out.push({
           kind: 'record',
           text: e.message,
-          origin: { file, line: lineNo, logGroup: null, logStream, cwTimestamp: e.cwTimestamp, cwEventId: null, ingestionTime: null },
+          origin: {
+            file,
+            line: lineNo,
+            logGroup: null,
+            logStream,
+            cwTimestamp: e.cwTimestamp,
+            cwEventId: null,
+            ingestionTime: null,
+          },
         });
       };
     }
@@ -368,7 +392,12 @@ function lineHandler(fr: FileReader, s: Sniffed): LineHandler {
  * Split decoded text into lines on '\n' (dropping a trailing '\r') and hand each non-empty one
  * to `handle`; one batch of items per chunk read. Memory is one chunk plus the longest line.
  */
-async function* lineMode(fr: FileReader, head: string, handle: LineHandler, maxLine: number): AsyncGenerator<readonly SourceItem[]> {
+async function* lineMode(
+  fr: FileReader,
+  head: string,
+  handle: LineHandler,
+  maxLine: number,
+): AsyncGenerator<readonly SourceItem[]> {
   const tooLong = `line is longer than ${maxLine} characters; skipped`;
   let buf = head;
   // Where to look for the next '\n' in buf: text before it is a line start with no newline.
@@ -451,7 +480,11 @@ async function* documentMode(fr: FileReader, head: string): AsyncGenerator<reado
     total += next.length;
     if (total > max) {
       yield [
-        fr.problem(0, 'too-large', `JSON document is larger than ${max} characters and must be parsed whole; convert it to one event per line (e.g. jq -c '.items[]')`),
+        fr.problem(
+          0,
+          'too-large',
+          `JSON document is larger than ${max} characters and must be parsed whole; convert it to one event per line (e.g. jq -c '.items[]')`,
+        ),
       ];
       return;
     }

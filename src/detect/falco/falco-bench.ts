@@ -23,7 +23,15 @@ function event(i: number, verb: string, resource: string, extra: Record<string, 
     stage: 'ResponseComplete',
     requestURI: `/api/v1/namespaces/ns${i % 7}/${resource}`,
     verb,
-    user: { username: i % 3 === 0 ? 'system:serviceaccount:kube-system:replicaset-controller' : i % 50 === 1 ? 'eve' : 'kubernetes-admin', groups: ['system:authenticated'] },
+    user: {
+      username:
+        i % 3 === 0
+          ? 'system:serviceaccount:kube-system:replicaset-controller'
+          : i % 50 === 1
+            ? 'eve'
+            : 'kubernetes-admin',
+      groups: ['system:authenticated'],
+    },
     sourceIPs: ['10.0.0.1'],
     userAgent: 'kubectl/v1.29',
     objectRef: { resource, namespace: `ns${i % 7}`, name: `obj${i}`, apiVersion: 'v1' },
@@ -40,14 +48,28 @@ function event(i: number, verb: string, resource: string, extra: Record<string, 
 }
 
 function mix(n: number): AuditEvent[] {
-  const pod = { requestObject: { spec: { containers: [{ name: 'c', image: 'nginx:1.25', securityContext: { privileged: false } }], volumes: [{ name: 'v', hostPath: { path: '/var/log' } }] } } };
+  const pod = {
+    requestObject: {
+      spec: {
+        containers: [{ name: 'c', image: 'nginx:1.25', securityContext: { privileged: false } }],
+        volumes: [{ name: 'v', hostPath: { path: '/var/log' } }],
+      },
+    },
+  };
   const out: AuditEvent[] = [];
   for (let i = 0; i < n; i++) {
     const k = i % 20;
-    if (k < 12) out.push(event(i, ['get', 'list', 'watch'][k % 3]!, ['pods', 'configmaps', 'endpoints', 'leases'][k % 4]!));
+    if (k < 12)
+      out.push(event(i, ['get', 'list', 'watch'][k % 3]!, ['pods', 'configmaps', 'endpoints', 'leases'][k % 4]!));
     else if (k < 15) out.push(event(i, 'create', 'pods', pod));
-    else if (k < 17) out.push(event(i, 'update', 'configmaps', { requestObject: { data: { 'app.properties': 'x=1\ny=2' } } }));
-    else if (k < 18) out.push(event(i, 'create', 'clusterrolebindings', { requestObject: { roleRef: { name: 'view' }, subjects: [{ kind: 'User', name: 'u' }] } }));
+    else if (k < 17)
+      out.push(event(i, 'update', 'configmaps', { requestObject: { data: { 'app.properties': 'x=1\ny=2' } } }));
+    else if (k < 18)
+      out.push(
+        event(i, 'create', 'clusterrolebindings', {
+          requestObject: { roleRef: { name: 'view' }, subjects: [{ kind: 'User', name: 'u' }] },
+        }),
+      );
     else out.push(event(i, 'delete', ['secrets', 'deployments'][k % 2]!));
   }
   return out;
@@ -87,7 +109,12 @@ export function runPack(pack: FalcoRulePack, events: readonly AuditEvent[], n: n
   for (let r = 0; r < rounds; r++) for (const e of events) pack.evaluate(e, count);
   const cu = process.cpuUsage(t0);
   const total = rounds * events.length;
-  return { events: total, detections, ruleEvaluations: pack.ruleEvaluations - before, nsPerEvent: ((cu.user + cu.system) * 1000) / total };
+  return {
+    events: total,
+    detections,
+    ruleEvaluations: pack.ruleEvaluations - before,
+    nsPerEvent: ((cu.user + cu.system) * 1000) / total,
+  };
 }
 
 /** The same rules with every index dropped: each rule runs on every event. */
@@ -122,12 +149,18 @@ function main(argv: readonly string[]): void {
   const best = (rs: BenchResult[]): BenchResult => rs.reduce((a, b) => (b.nsPerEvent < a.nsPerEvent ? b : a));
   const a = best(indexed);
   const b = best(always);
-  if (a.detections !== b.detections) throw new Error(`the index changed the result: ${a.detections} vs ${b.detections} detections`);
-  console.log(`${loaded.stats.activeRules} rules, match=${match}, ${events.length} distinct events${input !== undefined ? ` from ${input}` : ' (synthetic)'} (best of 3)`);
+  if (a.detections !== b.detections)
+    throw new Error(`the index changed the result: ${a.detections} vs ${b.detections} detections`);
+  console.log(
+    `${loaded.stats.activeRules} rules, match=${match}, ${events.length} distinct events${input !== undefined ? ` from ${input}` : ' (synthetic)'} (best of 3)`,
+  );
   console.log(fmt('indexed   ', a));
   console.log(fmt('always-run', b));
-  console.log(`speed-up: ${(b.nsPerEvent / a.nsPerEvent).toFixed(2)}x events/s, ${(b.ruleEvaluations / a.ruleEvaluations).toFixed(2)}x fewer rule evaluations`);
+  console.log(
+    `speed-up: ${(b.nsPerEvent / a.nsPerEvent).toFixed(2)}x events/s, ${(b.ruleEvaluations / a.ruleEvaluations).toFixed(2)}x fewer rule evaluations`,
+  );
 }
 
 // Only when run as a script (the helpers above are importable by tests).
-if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) main(process.argv.slice(2));
+if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/')))
+  main(process.argv.slice(2));

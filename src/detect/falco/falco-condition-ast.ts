@@ -125,17 +125,28 @@ export type ConditionNode = AndNode | OrNode | NotNode | CheckNode | MacroRefNod
 export type ConditionKind = ConditionNode['kind'];
 
 export const ConditionNodes = Object.freeze({
-  and: (children: readonly ConditionNode[], span: SpanNode): AndNode => Object.freeze({ kind: 'and', children: Object.freeze([...children]), span }),
-  or: (children: readonly ConditionNode[], span: SpanNode): OrNode => Object.freeze({ kind: 'or', children: Object.freeze([...children]), span }),
+  and: (children: readonly ConditionNode[], span: SpanNode): AndNode =>
+    Object.freeze({ kind: 'and', children: Object.freeze([...children]), span }),
+  or: (children: readonly ConditionNode[], span: SpanNode): OrNode =>
+    Object.freeze({ kind: 'or', children: Object.freeze([...children]), span }),
   not: (child: ConditionNode, span: SpanNode): NotNode => Object.freeze({ kind: 'not', child, span }),
   macro: (name: string, span: SpanNode): MacroRefNode => Object.freeze({ kind: 'macro', name, span }),
-  check: (field: FieldExprNode, op: Operator, modifier: OperatorModifier | null, value: ValueNode | null, span: SpanNode): CheckNode =>
-    Object.freeze({ kind: 'check', field, op, modifier, value, span }),
-  field: (name: string, arg: string | null, span: SpanNode): FieldRefNode => Object.freeze({ kind: 'field', name, arg, span }),
-  transformer: (name: TransformerName, operand: FieldExprNode, span: SpanNode): TransformerNode => Object.freeze({ kind: 'transformer', name, operand, span }),
-  fieldvalue: (expr: FieldExprNode, span: SpanNode): FieldValueNode => Object.freeze({ kind: 'fieldvalue', expr, span }),
+  check: (
+    field: FieldExprNode,
+    op: Operator,
+    modifier: OperatorModifier | null,
+    value: ValueNode | null,
+    span: SpanNode,
+  ): CheckNode => Object.freeze({ kind: 'check', field, op, modifier, value, span }),
+  field: (name: string, arg: string | null, span: SpanNode): FieldRefNode =>
+    Object.freeze({ kind: 'field', name, arg, span }),
+  transformer: (name: TransformerName, operand: FieldExprNode, span: SpanNode): TransformerNode =>
+    Object.freeze({ kind: 'transformer', name, operand, span }),
+  fieldvalue: (expr: FieldExprNode, span: SpanNode): FieldValueNode =>
+    Object.freeze({ kind: 'fieldvalue', expr, span }),
   string: (value: string, span: SpanNode): StringValueNode => Object.freeze({ kind: 'string', value, span }),
-  list: (values: readonly StringValueNode[], span: SpanNode): ListValueNode => Object.freeze({ kind: 'list', values: Object.freeze([...values]), span }),
+  list: (values: readonly StringValueNode[], span: SpanNode): ListValueNode =>
+    Object.freeze({ kind: 'list', values: Object.freeze([...values]), span }),
   listref: (name: string, span: SpanNode): ListRefNode => Object.freeze({ kind: 'listref', name, span }),
 });
 
@@ -149,8 +160,16 @@ export function span(offset: number, length: number): SpanNode {
  */
 export function mapCondition(node: ConditionNode, leaf: (n: CheckNode | MacroRefNode) => ConditionNode): ConditionNode {
   const handlers: { [K in ConditionKind]: (n: Extract<ConditionNode, { kind: K }>) => ConditionNode } = {
-    and: (n) => ConditionNodes.and(n.children.map((c) => mapCondition(c, leaf)), n.span),
-    or: (n) => ConditionNodes.or(n.children.map((c) => mapCondition(c, leaf)), n.span),
+    and: (n) =>
+      ConditionNodes.and(
+        n.children.map((c) => mapCondition(c, leaf)),
+        n.span,
+      ),
+    or: (n) =>
+      ConditionNodes.or(
+        n.children.map((c) => mapCondition(c, leaf)),
+        n.span,
+      ),
     not: (n) => ConditionNodes.not(mapCondition(n.child, leaf), n.span),
     check: (n) => leaf(n),
     macro: (n) => leaf(n),
@@ -182,12 +201,24 @@ function tag(s: SpanNode, origin: string): SpanNode {
  * Mark every position in a macro body as belonging to that macro, so errors found after
  * substitution point into the macro's text. Positions already tagged (nested macros) keep theirs.
  */
-export function tagOrigin(node: ConditionNode, origin: string, tagged?: { has(n: ConditionNode): boolean }): ConditionNode {
+export function tagOrigin(
+  node: ConditionNode,
+  origin: string,
+  tagged?: { has(n: ConditionNode): boolean },
+): ConditionNode {
   // Subtrees already tagged (substituted macro bodies, when the caller knows them) are kept as
   // they are: re-copying them at every level of a macro chain would be quadratic.
   if (tagged !== undefined && tagged.has(node)) return node;
-  if (node.kind === 'and') return ConditionNodes.and(node.children.map((c) => tagOrigin(c, origin, tagged)), node.span);
-  if (node.kind === 'or') return ConditionNodes.or(node.children.map((c) => tagOrigin(c, origin, tagged)), node.span);
+  if (node.kind === 'and')
+    return ConditionNodes.and(
+      node.children.map((c) => tagOrigin(c, origin, tagged)),
+      node.span,
+    );
+  if (node.kind === 'or')
+    return ConditionNodes.or(
+      node.children.map((c) => tagOrigin(c, origin, tagged)),
+      node.span,
+    );
   if (node.kind === 'not') return ConditionNodes.not(tagOrigin(node.child, origin, tagged), node.span);
   return mapCondition(node, (leaf) => {
     if (leaf.kind === 'macro') return ConditionNodes.macro(leaf.name, tag(leaf.span, origin));
@@ -199,7 +230,10 @@ export function tagOrigin(node: ConditionNode, origin: string, tagged?: { has(n:
         : v.kind === 'string'
           ? ConditionNodes.string(v.value, tag(v.span, origin))
           : v.kind === 'list'
-            ? ConditionNodes.list(v.values.map((x) => ConditionNodes.string(x.value, tag(x.span, origin))), tag(v.span, origin))
+            ? ConditionNodes.list(
+                v.values.map((x) => ConditionNodes.string(x.value, tag(x.span, origin))),
+                tag(v.span, origin),
+              )
             : v.kind === 'listref'
               ? ConditionNodes.listref(v.name, tag(v.span, origin))
               : ConditionNodes.fieldvalue(tagExpr(v.expr, origin), tag(v.span, origin));

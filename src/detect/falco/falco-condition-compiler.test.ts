@@ -59,7 +59,10 @@ test('contains / icontains (ASCII case folding)', () => {
 });
 
 test('bcontains / bstartswith are rejected on string fields', () => {
-  assert.match(compileError('ka.user.name bcontains 41'), /'bcontains' operator not supported for field 'ka.user.name' of type string/);
+  assert.match(
+    compileError('ka.user.name bcontains 41'),
+    /'bcontains' operator not supported for field 'ka.user.name' of type string/,
+  );
   assert.match(compileError('ka.user.name bstartswith 41'), /'bstartswith' operator not supported/);
 });
 
@@ -129,7 +132,10 @@ test('exists, and absent fields make every check false (exists included)', () =>
 
 test('list fields only take exists / in / intersects', () => {
   assert.match(compileError('ka.user.groups = devs'), /'=' operator not supported for list filters/);
-  assert.match(compileError('ka.req.role.rules.verbs contains create'), /'contains' operator not supported for list filters/);
+  assert.match(
+    compileError('ka.req.role.rules.verbs contains create'),
+    /'contains' operator not supported for list filters/,
+  );
 });
 
 test('and / or / not and nested parentheses', () => {

@@ -5,8 +5,23 @@
  * makes every check false, `exists` included (grammar.md §4).
  */
 import type { AuditEvent } from '../../model/audit-event.js';
-import type { CheckNode, ConditionKind, ConditionNode, FieldExprNode, Operator, SpanNode, StringValueNode, TransformerName } from './falco-condition-ast.js';
-import { falcoField, parseFieldArg, type FalcoFieldDef, type FalcoFieldType, type FieldExtractor } from './falco-fields.js';
+import type {
+  CheckNode,
+  ConditionKind,
+  ConditionNode,
+  FieldExprNode,
+  Operator,
+  SpanNode,
+  StringValueNode,
+  TransformerName,
+} from './falco-condition-ast.js';
+import {
+  falcoField,
+  parseFieldArg,
+  type FalcoFieldDef,
+  type FalcoFieldType,
+  type FieldExtractor,
+} from './falco-fields.js';
 import { asciiLower, compileGlob, compilePathMatch, compileRegex } from './falco-operators.js';
 
 export type Predicate = (event: AuditEvent) => boolean;
@@ -145,7 +160,9 @@ function compileNodeUncached(node: ConditionNode, errors: ConditionCompileError[
 }
 
 function at(s: SpanNode): { offset: number; length: number; origin?: string } {
-  return s.origin === undefined ? { offset: s.offset, length: s.length } : { offset: s.offset, length: s.length, origin: s.origin };
+  return s.origin === undefined
+    ? { offset: s.offset, length: s.length }
+    : { offset: s.offset, length: s.length, origin: s.origin };
 }
 
 function all(ps: Predicate[]): Predicate {
@@ -191,9 +208,13 @@ function memoize(extract: FieldExtractor): FieldExtractor {
 }
 
 /** Compile a field reference (name + argument) to an extractor; shared with the output formatter. */
-export function compileFieldRef(name: string, arg: string | null): { ok: true; def: FalcoFieldDef; extract: FieldExtractor } | { ok: false; message: string; unknown: boolean } {
+export function compileFieldRef(
+  name: string,
+  arg: string | null,
+): { ok: true; def: FalcoFieldDef; extract: FieldExtractor } | { ok: false; message: string; unknown: boolean } {
   const def = falcoField(name);
-  if (def === undefined) return { ok: false, message: `filter_check called with nonexistent field ${name}`, unknown: true };
+  if (def === undefined)
+    return { ok: false, message: `filter_check called with nonexistent field ${name}`, unknown: true };
   const parsed = parseFieldArg(def, arg);
   if (!parsed.ok) return { ok: false, message: parsed.message, unknown: false };
   const key = arg === null ? name : `${name}[${arg}]`;
@@ -223,7 +244,10 @@ const TRANSFORM = {
   basename: (s: string) => s.slice(s.lastIndexOf('/') + 1),
 } as const satisfies Record<Exclude<TransformerName, 'len'>, (s: string) => string | undefined>;
 
-function compileFieldExpr(expr: FieldExprNode, errors: ConditionCompileError[]): { shape: FieldShape; extract: FieldExtractor } | null {
+function compileFieldExpr(
+  expr: FieldExprNode,
+  errors: ConditionCompileError[],
+): { shape: FieldShape; extract: FieldExtractor } | null {
   if (expr.kind === 'field') {
     const ref = compileFieldRef(expr.name, expr.arg);
     if (!ref.ok) {
@@ -242,12 +266,19 @@ function compileFieldExpr(expr: FieldExprNode, errors: ConditionCompileError[]):
       shape: { name, type: 'uint64', list: false },
       extract: (e) => {
         const v = get(e);
-        return v === undefined ? undefined : typeof v === 'string' ? String(Buffer.byteLength(v, 'utf8')) : String(v.length);
+        return v === undefined
+          ? undefined
+          : typeof v === 'string'
+            ? String(Buffer.byteLength(v, 'utf8'))
+            : String(v.length);
       },
     };
   }
   if (inner.shape.type !== 'string') {
-    errors.push({ ...at(expr.span), message: `transformer '${expr.name}' is not supported on numeric field '${inner.shape.name}'` });
+    errors.push({
+      ...at(expr.span),
+      message: `transformer '${expr.name}' is not supported on numeric field '${inner.shape.name}'`,
+    });
     return null;
   }
   const f = TRANSFORM[expr.name];
@@ -270,7 +301,20 @@ function compileFieldExpr(expr: FieldExprNode, errors: ConditionCompileError[]):
   return { shape: { name, type: 'string', list: inner.shape.list }, extract };
 }
 
-const FIELD_VALUE_OPS: ReadonlySet<Operator> = new Set(['=', '!=', '<', '<=', '>', '>=', 'contains', 'icontains', 'startswith', 'endswith', 'in', 'intersects']);
+const FIELD_VALUE_OPS: ReadonlySet<Operator> = new Set([
+  '=',
+  '!=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  'contains',
+  'icontains',
+  'startswith',
+  'endswith',
+  'in',
+  'intersects',
+]);
 
 function compileCheck(n: CheckNode, errors: ConditionCompileError[]): Predicate | null {
   const lhs = compileFieldExpr(n.field, errors);
@@ -280,19 +324,27 @@ function compileCheck(n: CheckNode, errors: ConditionCompileError[]): Predicate 
     errors.push({ ...at(s), message });
     return null;
   };
-  if (def.list && !LIST_FIELD_OPS.has(n.op)) return fail(`'${n.op}' operator not supported for list filters (field '${def.name}' is a list: use in, intersects or exists)`);
-  if (def.type === 'uint64' && !NUMERIC_OPS.has(n.op)) return fail(`'${n.op}' operator not supported for numeric field '${def.name}'`);
-  if (BYTE_OPS.has(n.op)) return fail(`'${n.op}' operator not supported for field '${def.name}' of type string (byte buffers only)`);
+  if (def.list && !LIST_FIELD_OPS.has(n.op))
+    return fail(
+      `'${n.op}' operator not supported for list filters (field '${def.name}' is a list: use in, intersects or exists)`,
+    );
+  if (def.type === 'uint64' && !NUMERIC_OPS.has(n.op))
+    return fail(`'${n.op}' operator not supported for numeric field '${def.name}'`);
+  if (BYTE_OPS.has(n.op))
+    return fail(`'${n.op}' operator not supported for field '${def.name}' of type string (byte buffers only)`);
   if (n.op === 'exists') return (e) => extract(e) !== undefined;
 
   const value = n.value;
   if (value === null) return fail(`operator '${n.op}' needs a value`);
-  if (value.kind === 'listref') return fail(`'${value.name}' is not a defined list; write a parenthesized list after '${n.op}'`, value.span);
+  if (value.kind === 'listref')
+    return fail(`'${value.name}' is not a defined list; write a parenthesized list after '${n.op}'`, value.span);
   if (value.kind === 'fieldvalue') {
     const rhs = compileFieldExpr(value.expr, errors);
     if (rhs === null) return null;
-    if (def.list || rhs.shape.list) return fail(`comparing a field with another field (val()) needs single-valued fields`, value.span);
-    if (!FIELD_VALUE_OPS.has(n.op) || n.modifier !== null) return fail(`'${n.op}' cannot compare with a field value`, value.span);
+    if (def.list || rhs.shape.list)
+      return fail(`comparing a field with another field (val()) needs single-valued fields`, value.span);
+    if (!FIELD_VALUE_OPS.has(n.op) || n.modifier !== null)
+      return fail(`'${n.op}' cannot compare with a field value`, value.span);
     const test = dynamicTest(n.op, def.type === 'uint64' && rhs.shape.type === 'uint64' ? cmpUint : cmpStr);
     const other = rhs.extract;
     return (e) => {
@@ -303,7 +355,8 @@ function compileCheck(n: CheckNode, errors: ConditionCompileError[]): Predicate 
     };
   }
 
-  const normalize = def.type === 'uint64' ? (v: StringValueNode) => canonicalUint(v.value) : (v: StringValueNode) => v.value;
+  const normalize =
+    def.type === 'uint64' ? (v: StringValueNode) => canonicalUint(v.value) : (v: StringValueNode) => v.value;
   if (value.kind === 'list') {
     const items: string[] = [];
     for (const v of value.values) {
@@ -354,7 +407,10 @@ function withScalar(extract: FieldExtractor, test: (s: string) => boolean): Pred
   };
 }
 
-function modifierTest(mod: 'oneof' | 'anyof' | 'allof', tests: readonly ((s: string) => boolean)[]): (s: string) => boolean {
+function modifierTest(
+  mod: 'oneof' | 'anyof' | 'allof',
+  tests: readonly ((s: string) => boolean)[],
+): (s: string) => boolean {
   switch (mod) {
     case 'anyof':
       return (s) => tests.some((t) => t(s));
@@ -403,7 +459,12 @@ function dynamicTest(op: Operator, cmp: (a: string, b: string) => number): (l: s
   }
 }
 
-function scalarTest(op: Operator, rhs: string, def: FieldShape, fail: (m: string) => null): ((s: string) => boolean) | null {
+function scalarTest(
+  op: Operator,
+  rhs: string,
+  def: FieldShape,
+  fail: (m: string) => null,
+): ((s: string) => boolean) | null {
   const cmp = def.type === 'uint64' ? cmpUint : cmpStr;
   switch (op) {
     case '=':

@@ -58,7 +58,17 @@ test('every operator parses', () => {
   assert.equal(ok('ka.response.code <= 0x1F'), 'ka.response.code <= "0x1F"');
   assert.equal(ok('ka.response.code > -1.5e+3'), 'ka.response.code > "-1.5e+3"');
   assert.equal(ok('ka.response.code >= 200'), 'ka.response.code >= "200"');
-  for (const op of ['contains', 'icontains', 'bcontains', 'startswith', 'bstartswith', 'endswith', 'glob', 'iglob', 'regex']) {
+  for (const op of [
+    'contains',
+    'icontains',
+    'bcontains',
+    'startswith',
+    'bstartswith',
+    'endswith',
+    'glob',
+    'iglob',
+    'regex',
+  ]) {
     assert.equal(ok(`ka.uri ${op} "/x y"`), `ka.uri ${op} "/x y"`);
   }
   assert.equal(ok('ka.verb in (create, update,patch)'), 'ka.verb in ["create","update","patch"]');
@@ -96,12 +106,21 @@ test('field arguments, quoted strings and escapes', () => {
   assert.equal(ok("ka.uri = 'it\\'s'"), 'ka.uri = "it\'s"');
   assert.equal(ok('ka.uri=/healthz?x'), 'ka.uri = "/healthz?x"');
   // A bare string stops at '=', so the rest is trailing garbage, as in libsinsp.
-  assert.deepEqual(err('ka.uri=/healthz?x=1'), { offset: 17, message: "unexpected token after '/healthz?x', expecting 'or', 'and'" });
+  assert.deepEqual(err('ka.uri=/healthz?x=1'), {
+    offset: 17,
+    message: "unexpected token after '/healthz?x', expecting 'or', 'and'",
+  });
 });
 
 test('errors carry the offset of the offending token', () => {
-  assert.deepEqual(err('ka.verb = create and'), { offset: 20, message: "unexpected end of input, expecting a field, a macro name or '('" });
-  assert.deepEqual(err('ka.verb = create extra'), { offset: 17, message: "unexpected token after 'create', expecting 'or', 'and'" });
+  assert.deepEqual(err('ka.verb = create and'), {
+    offset: 20,
+    message: "unexpected end of input, expecting a field, a macro name or '('",
+  });
+  assert.deepEqual(err('ka.verb = create extra'), {
+    offset: 17,
+    message: "unexpected token after 'create', expecting 'or', 'and'",
+  });
   assert.deepEqual(err('(ka.verb = create'), { offset: 0, message: "unbalanced parentheses: '(' is never closed" });
   assert.deepEqual(err('ka.verb in (a, b'), { offset: 11, message: "unterminated list: '(' is never closed" });
   assert.deepEqual(err('ka.verb'), { offset: 7, message: "expected an operator after field 'ka.verb'" });
@@ -110,13 +129,22 @@ test('errors carry the offset of the offending token', () => {
   assert.deepEqual(err('ka.uri = "a\\qb"'), { offset: 11, message: "invalid escape sequence '\\q' in quoted string" });
   assert.deepEqual(err('ka.response.code < abc'), { offset: 19, message: "expected a number value after '<'" });
   assert.deepEqual(err('join(ka.verb) = x'), { offset: 0, message: "field transformer 'join(…)' is not supported" });
-  assert.deepEqual(err('val(ka.verb) = x'), { offset: 0, message: 'val() can only be used on the right-hand side of a comparison' });
+  assert.deepEqual(err('val(ka.verb) = x'), {
+    offset: 0,
+    message: 'val() can only be used on the right-hand side of a comparison',
+  });
   assert.deepEqual(err('tolower(ka.verb = x'), { offset: 16, message: "expected ')' to close 'tolower('" });
   assert.deepEqual(err(''), { offset: 0, message: 'empty condition' });
   assert.deepEqual(err('ka.verb in (a,,b)'), { offset: 14, message: "expected a list value after ','" });
   // A word operator at the end of input is still the operator: the value is what is missing.
-  assert.deepEqual(err('ka.verb startswith'), { offset: 18, message: "expected a value after 'startswith', found end of input" });
-  assert.deepEqual(err('ka.verb = x and ka.uri contains'), { offset: 31, message: "expected a value after 'contains', found end of input" });
+  assert.deepEqual(err('ka.verb startswith'), {
+    offset: 18,
+    message: "expected a value after 'startswith', found end of input",
+  });
+  assert.deepEqual(err('ka.verb = x and ka.uri contains'), {
+    offset: 31,
+    message: "expected a value after 'contains', found end of input",
+  });
 });
 
 test('nesting deeper than the limit is an error, not a stack overflow', () => {
@@ -131,10 +159,50 @@ const rng = mulberry32;
 test('fuzz: random and mutated conditions give a tree or located errors, never a crash or hang', () => {
   const rand = rng(0x5eed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const atoms = ['ka.verb', 'ka.uri', 'jevt.value[/stage]', 'ka.uri.param[command]', 'kevt', 'not', 'and', 'or', '(', ')', '=', '!=', '<', 'in', 'intersects',
-    'pmatch', 'exists', 'contains', 'glob', '"q"', "'s'", '"\\x4', 'create', ',', '(a, b)', '[', ']', '\\', '0x', '1e+', ' ', '\n', '\t', 'oneof', 'val(', 'é', '\u0000'];
-  const seeds = ['kevt and pod and kcreate and not ka.req.pod.containers.image.repository in (nginx, "a b")',
-    'ka.uri=/healthz or ka.uri startswith /healthz?', '(jevt.value[/stage] in ("ResponseComplete" )) and not (ka.user.name startswith "system:")'];
+  const atoms = [
+    'ka.verb',
+    'ka.uri',
+    'jevt.value[/stage]',
+    'ka.uri.param[command]',
+    'kevt',
+    'not',
+    'and',
+    'or',
+    '(',
+    ')',
+    '=',
+    '!=',
+    '<',
+    'in',
+    'intersects',
+    'pmatch',
+    'exists',
+    'contains',
+    'glob',
+    '"q"',
+    "'s'",
+    '"\\x4',
+    'create',
+    ',',
+    '(a, b)',
+    '[',
+    ']',
+    '\\',
+    '0x',
+    '1e+',
+    ' ',
+    '\n',
+    '\t',
+    'oneof',
+    'val(',
+    'é',
+    '\u0000',
+  ];
+  const seeds = [
+    'kevt and pod and kcreate and not ka.req.pod.containers.image.repository in (nginx, "a b")',
+    'ka.uri=/healthz or ka.uri startswith /healthz?',
+    '(jevt.value[/stage] in ("ResponseComplete" )) and not (ka.user.name startswith "system:")',
+  ];
   let parsed = 0;
   let failed = 0;
   const started = Date.now();
@@ -161,7 +229,8 @@ test('fuzz: random and mutated conditions give a tree or located errors, never a
       parsed++;
     } else {
       assert.ok(r.errors.length > 0, `no error for ${JSON.stringify(text)}`);
-      for (const e of r.errors) assert.ok(e.offset >= 0 && e.offset <= text.length && e.length > 0 && e.message.length > 0, JSON.stringify(e));
+      for (const e of r.errors)
+        assert.ok(e.offset >= 0 && e.offset <= text.length && e.length > 0 && e.message.length > 0, JSON.stringify(e));
       failed++;
     }
   }

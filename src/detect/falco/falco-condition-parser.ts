@@ -43,7 +43,7 @@ export interface ConditionParseOptions {
 // Anchored (sticky) matchers: each is tried at the current position only.
 const RE_FIELD_NAME = /[a-zA-Z]+[a-zA-Z0-9_]*(?:\.[a-zA-Z]+[a-zA-Z0-9_]*)+/y;
 const RE_IDENTIFIER = /[a-zA-Z]+[a-zA-Z0-9_]*/y;
-const RE_FIELD_ARG_BARE = /[^\][\"'\s]+/y;
+const RE_FIELD_ARG_BARE = /[^\]["'\s]+/y;
 const RE_BARE_STR = /[^()"'\s=,]+/y;
 const RE_HEX = /0[xX][0-9a-fA-F]+/y;
 const RE_NUMBER = /[+-]?[0-9]+\.?[0-9]*(?:[eE][+-][0-9]+)?/y;
@@ -57,7 +57,17 @@ const STR_SYMBOL_OPS = [
   ['=', '='],
   ['!=', '!='],
 ] as const;
-const STR_WORD_OPS = ['glob', 'iglob', 'contains', 'icontains', 'bcontains', 'startswith', 'bstartswith', 'endswith', 'regex'] as const;
+const STR_WORD_OPS = [
+  'glob',
+  'iglob',
+  'contains',
+  'icontains',
+  'bcontains',
+  'startswith',
+  'bstartswith',
+  'endswith',
+  'regex',
+] as const;
 const LIST_OPS = ['intersects', 'in', 'pmatch'] as const;
 const MODIFIERS = ['oneof', 'anyof', 'allof'] as const;
 
@@ -76,7 +86,8 @@ export function parseCondition(text: string, options: ConditionParseOptions = {}
   try {
     return { value: p.parseAll(), errors: [] };
   } catch (e) {
-    if (e instanceof SyntaxFailure) return { value: null, errors: [{ offset: e.offset, length: e.length, message: e.message }] };
+    if (e instanceof SyntaxFailure)
+      return { value: null, errors: [{ offset: e.offset, length: e.length, message: e.message }] };
     throw e;
   }
 }
@@ -222,12 +233,17 @@ class ConditionParser {
       const inner = this.parseOr();
       this.blanks();
       if (this.#pos >= this.text.length) this.fail(`unbalanced parentheses: '(' is never closed`, 1, start);
-      if (!this.lit(')')) this.fail(`expected ')' or a boolean operator, found '${this.text.slice(this.#pos, this.#pos + this.tokenLength())}'`, this.tokenLength());
+      if (!this.lit(')'))
+        this.fail(
+          `expected ')' or a boolean operator, found '${this.text.slice(this.#pos, this.#pos + this.tokenLength())}'`,
+          this.tokenLength(),
+        );
       return inner;
     }
     RE_TRANSFORMER.lastIndex = this.#pos;
     if (RE_TRANSFORMER.test(this.text)) {
-      if (this.text.startsWith('val(', this.#pos)) this.fail(`val() can only be used on the right-hand side of a comparison`, 4);
+      if (this.text.startsWith('val(', this.#pos))
+        this.fail(`val() can only be used on the right-hand side of a comparison`, 4);
       const expr = this.parseFieldExpr();
       return this.parseCondition(expr, start);
     }
@@ -238,7 +254,10 @@ class ConditionParser {
     }
     const ident = this.match(RE_IDENTIFIER);
     if (ident !== null) return ConditionNodes.macro(ident, span(start, ident.length));
-    this.fail(`unexpected token '${this.text.slice(this.#pos, this.#pos + this.tokenLength())}', expecting a field, a macro name or '('`, this.tokenLength());
+    this.fail(
+      `unexpected token '${this.text.slice(this.#pos, this.#pos + this.tokenLength())}', expecting a field, a macro name or '('`,
+      this.tokenLength(),
+    );
   }
 
   /** A field, or a transformer applied to a field expression: `tolower(ka.user.name)`. */
@@ -251,7 +270,8 @@ class ConditionParser {
     if (tr !== null) {
       const name = tr[0].slice(0, -1);
       if (name === 'val') this.fail(`val() cannot be nested in a transformer`, 4);
-      if (name === 'join' || name === 'concat' || name === 'getopt') this.fail(`field transformer '${name}(…)' is not supported`, tr[0].length);
+      if (name === 'join' || name === 'concat' || name === 'getopt')
+        this.fail(`field transformer '${name}(…)' is not supported`, tr[0].length);
       this.#pos += tr[0].length;
       this.blanks();
       const operand = this.parseFieldExpr();
@@ -317,10 +337,16 @@ class ConditionParser {
     }
     this.#pos = opStart;
     if (this.#pos >= this.text.length) this.fail(`expected an operator after field '${fieldLabel(field)}'`);
-    this.fail(`expected an operator after field '${fieldLabel(field)}', found '${this.text.slice(this.#pos, this.#pos + this.tokenLength())}'`, this.tokenLength());
+    this.fail(
+      `expected an operator after field '${fieldLabel(field)}', found '${this.text.slice(this.#pos, this.#pos + this.tokenLength())}'`,
+      this.tokenLength(),
+    );
   }
 
-  private parseStrRhs(op: Operator, done: (op: Operator, m: OperatorModifier | null, v: ValueNode | null) => CheckNode): CheckNode {
+  private parseStrRhs(
+    op: Operator,
+    done: (op: Operator, m: OperatorModifier | null, v: ValueNode | null) => CheckNode,
+  ): CheckNode {
     const save = this.#pos;
     this.blanks();
     for (const m of MODIFIERS) {
@@ -420,14 +446,30 @@ export function unescapeQuoted(body: string, delim: string, fail: (offset: numbe
     }
     const n = body[i + 1];
     switch (n) {
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case '\\': out += '\\'; break;
-      case '/': out += '/'; break;
-      case ' ': out += '\\ '; break; // legacy compatibility: kept as written
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '/':
+        out += '/';
+        break;
+      case ' ':
+        out += '\\ ';
+        break; // legacy compatibility: kept as written
       case 'x': {
         const hex = body.slice(i + 2, i + 4);
         if (!/^[0-9a-fA-F]{2}$/.test(hex)) fail(i, `invalid \\x escape in quoted string`);
@@ -440,7 +482,10 @@ export function unescapeQuoted(body: string, delim: string, fail: (offset: numbe
           out += delim;
           break;
         }
-        fail(i, n === undefined ? `dangling backslash in quoted string` : `invalid escape sequence '\\${n}' in quoted string`);
+        fail(
+          i,
+          n === undefined ? `dangling backslash in quoted string` : `invalid escape sequence '\\${n}' in quoted string`,
+        );
     }
     i++;
   }

@@ -130,14 +130,22 @@ export function exceptionCondition(ex: ExceptionSpec): string | null {
   if (ex.values.length === 0) return null;
   if (typeof ex.fields === 'string') {
     const comp = typeof ex.comps === 'string' ? ex.comps : 'in';
-    const items = ex.values.map((v) => (typeof v === 'string' ? quoteListItem(v) : `(${v.map((x) => (typeof x === 'string' ? x : x.join(', '))).join(', ')})`));
+    const items = ex.values.map((v) =>
+      typeof v === 'string'
+        ? quoteListItem(v)
+        : `(${v.map((x) => (typeof x === 'string' ? x : x.join(', '))).join(', ')})`,
+    );
     return `(${ex.fields} ${comp} (${items.join(', ')}))`;
   }
   const fields = ex.fields;
   const comps = typeof ex.comps === 'string' ? fields.map(() => ex.comps as string) : ex.comps;
   const tuples = ex.values.map((tuple) => {
     const t = typeof tuple === 'string' ? [tuple] : tuple;
-    return '(' + fields.map((f, i) => `${f} ${comps[i] ?? '='} ${exceptionValue(t[i] ?? '', comps[i] ?? '=')}`).join(' and ') + ')';
+    return (
+      '(' +
+      fields.map((f, i) => `${f} ${comps[i] ?? '='} ${exceptionValue(t[i] ?? '', comps[i] ?? '=')}`).join(' and ') +
+      ')'
+    );
   });
   return `(${tuples.join(' or ')})`;
 }

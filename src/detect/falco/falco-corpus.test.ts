@@ -27,7 +27,9 @@ import { loadFalcoRulesSync } from './falco-loader.js';
 import { parsePriority } from './falco-priority.js';
 import { falcoCorpus, readAuditFixture } from './falco-test-support.js';
 
-const RULE_FILES = readdirSync(falcoCorpus('rules')).filter((f) => f.endsWith('.yaml')).sort();
+const RULE_FILES = readdirSync(falcoCorpus('rules'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 const FALCO_RULES = falcoCorpus('rules', 'falco_rules-1.0.1.from-testing-legacy.yaml');
 
 test('the corpus has its six rules files', () => {
@@ -38,9 +40,13 @@ for (const f of RULE_FILES) {
   test(`rules file ${f} loads without errors (alone and after falco_rules.yaml)`, () => {
     for (const files of [[falcoCorpus('rules', f)], [FALCO_RULES, falcoCorpus('rules', f)]]) {
       const r = loadFalcoRulesSync(files);
-      assert.deepEqual(r.problems.filter((p) => p.severity !== 'warning'), []);
+      assert.deepEqual(
+        r.problems.filter((p) => p.severity !== 'warning'),
+        [],
+      );
       assert.ok(r.pack !== null);
-      if (f.startsWith('k8s_audit_rules')) assert.ok(r.stats.activeRules >= 30, `${f}: ${r.stats.activeRules} active rules`);
+      if (f.startsWith('k8s_audit_rules'))
+        assert.ok(r.stats.activeRules >= 30, `${f}: ${r.stats.activeRules} active rules`);
     }
   });
 }
@@ -65,22 +71,30 @@ interface OldCase {
 }
 
 const OLD_ENGINE_V4 = './rules/k8s_audit/engine_v4_k8s_audit_rules.yaml';
-const FIXED_ENGINE_V4 = falcoCorpus('expectations', 'test_rules_current', 'K8SAuditEngineV4K8SAuditRules__engine_v4_k8s_audit_rules.yaml');
+const FIXED_ENGINE_V4 = falcoCorpus(
+  'expectations',
+  'test_rules_current',
+  'K8SAuditEngineV4K8SAuditRules__engine_v4_k8s_audit_rules.yaml',
+);
 
 function mapRulesFile(p: string): string {
   if (p.endsWith('falcosecurity-rules-falco/falco_rules.yaml')) return FALCO_RULES;
-  if (p.endsWith('k8saudit-rules/k8s_audit_rules.yaml')) return falcoCorpus('rules', 'k8s_audit_rules.k8saudit-0.6.0.yaml');
+  if (p.endsWith('k8saudit-rules/k8s_audit_rules.yaml'))
+    return falcoCorpus('rules', 'k8s_audit_rules.k8saudit-0.6.0.yaml');
   // falco 0.31.1 layout: its own k8s_audit_rules.yaml; its falco_rules.yaml is not in the corpus,
   // falco-rules 1.0.1 stands in (the k8s rules only take falco_*_images lists from it).
   if (p === '../rules/falco_rules.yaml') return FALCO_RULES;
   if (p === '../rules/k8s_audit_rules.yaml') return falcoCorpus('rules', 'k8s_audit_rules.falco-0.31.1.yaml');
   if (p === OLD_ENGINE_V4) return FIXED_ENGINE_V4;
-  if (p.startsWith('./rules/k8s_audit/')) return falcoCorpus('expectations', 'test_rules', p.slice('./rules/k8s_audit/'.length));
+  if (p.startsWith('./rules/k8s_audit/'))
+    return falcoCorpus('expectations', 'test_rules', p.slice('./rules/k8s_audit/'.length));
   throw new Error(`unmapped rules file ${p}`);
 }
 
 function readOldSuite(file: string): [string, OldCase][] {
-  const doc = parse(readFileSync(falcoCorpus('expectations', file), 'utf8'), { logLevel: 'silent' }) as { trace_files: Record<string, OldCase> };
+  const doc = parse(readFileSync(falcoCorpus('expectations', file), 'utf8'), { logLevel: 'silent' }) as {
+    trace_files: Record<string, OldCase>;
+  };
   return Object.entries(doc.trace_files);
 }
 const oldCases = [
@@ -94,7 +108,10 @@ test('the old suites have 66 cases each', () => {
 });
 
 test('engine_v4_k8s_audit_rules.yaml @0.35.1 is rejected: contains on a list field', () => {
-  const r = loadFalcoRulesSync([FALCO_RULES, falcoCorpus('expectations', 'test_rules', 'engine_v4_k8s_audit_rules.yaml')]);
+  const r = loadFalcoRulesSync([
+    FALCO_RULES,
+    falcoCorpus('expectations', 'test_rules', 'engine_v4_k8s_audit_rules.yaml'),
+  ]);
   assert.equal(r.pack, null);
   const errors = r.problems.filter((p) => p.severity !== 'warning');
   assert.equal(errors.length, 1);
@@ -108,10 +125,14 @@ for (const [name, c] of oldCases) {
     const fixture = /trace_files\/k8s_audit\/(\S+)/.exec(c.addl_cmdline_opts ?? c.trace_file ?? '')?.[1];
     assert.ok(fixture !== undefined);
     const r = loadFalcoRulesSync(c.rules_file.map(mapRulesFile), { match: 'first' });
-    assert.deepEqual(r.problems.filter((p) => p.severity !== 'warning'), []);
+    assert.deepEqual(
+      r.problems.filter((p) => p.severity !== 'warning'),
+      [],
+    );
     assert.ok(r.pack !== null);
     const detections: Detection[] = [];
-    for (const e of readAuditFixture(falcoCorpus('fixtures', fixture)).events) r.pack.evaluate(e, (d) => detections.push(d));
+    for (const e of readAuditFixture(falcoCorpus('fixtures', fixture)).events)
+      r.pack.evaluate(e, (d) => detections.push(d));
     const got = detections.map((d) => d.info.rule).join(', ');
     if (!c.detect) {
       assert.equal(detections.length, 0, `expected no events, got ${got}`);
@@ -120,10 +141,14 @@ for (const [name, c] of oldCases) {
     assert.ok(detections.length > 0, 'expected detections');
     if (c.detect_level !== undefined) {
       const p = parsePriority(c.detect_level);
-      assert.ok(p !== null && detections.some((d) => d.priority === p.name), `expected a ${c.detect_level} detection, got ${got}`);
+      assert.ok(
+        p !== null && detections.some((d) => d.priority === p.name),
+        `expected a ${c.detect_level} detection, got ${got}`,
+      );
     }
     for (const entry of c.detect_counts ?? []) {
-      for (const [rule, n] of Object.entries(entry)) assert.equal(detections.filter((d) => d.info.rule === rule).length, n, `${rule}; got ${got}`);
+      for (const [rule, n] of Object.entries(entry))
+        assert.equal(detections.filter((d) => d.info.rule === rule).length, n, `${rule}; got ${got}`);
     }
   });
 }

@@ -16,7 +16,17 @@ test('the catalog has the 100 ka.* fields of k8saudit 0.18.0 and the json/jevt f
   assert.equal(FALCO_FIELDS.filter((f) => f.name.startsWith('ka.')).length, 100);
   assert.equal(FALCO_FIELDS.filter((f) => f.name.startsWith('ka.req.pod.initContainers.')).length, 15);
   assert.equal(FALCO_FIELDS.filter((f) => f.name.startsWith('ka.req.pod.ephemeralContainers.')).length, 14);
-  for (const n of ['jevt.value', 'jevt.obj', 'jevt.rawtime', 'json.value', 'json.obj', 'json.rawtime', 'evt.time', 'evt.rawtime']) assert.ok(falcoField(n), n);
+  for (const n of [
+    'jevt.value',
+    'jevt.obj',
+    'jevt.rawtime',
+    'json.value',
+    'json.obj',
+    'json.rawtime',
+    'evt.time',
+    'evt.rawtime',
+  ])
+    assert.ok(falcoField(n), n);
   assert.equal(new Set(FALCO_FIELDS.map((f) => f.name)).size, FALCO_FIELDS.length);
 });
 
@@ -27,11 +37,21 @@ const pod = auditEvent({
       runAsUser: 1000,
       hostNetwork: true,
       containers: [
-        { name: 'a', image: 'nginx:1.7', command: ['sh', '-c'], runAsUser: 5, securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN', 'SYS_TIME'] } }, ports: [{ containerPort: 80 }, { containerPort: 81, hostPort: 8081 }] },
+        {
+          name: 'a',
+          image: 'nginx:1.7',
+          command: ['sh', '-c'],
+          runAsUser: 5,
+          securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN', 'SYS_TIME'] } },
+          ports: [{ containerPort: 80 }, { containerPort: 81, hostPort: 8081 }],
+        },
         { name: 'b', image: 'localhost:5000/x@sha256:abc' },
       ],
       initContainers: [{ name: 'i', image: 'busybox', securityContext: { privileged: false } }],
-      volumes: [{ name: 'v1', hostPath: { path: '/etc', type: '' } }, { name: 'v2', configMap: { name: 'c' } }],
+      volumes: [
+        { name: 'v1', hostPath: { path: '/etc', type: '' } },
+        { name: 'v2', configMap: { name: 'c' } },
+      ],
       ports: [{ nodePort: 30007, port: 80 }],
       type: 'NodePort',
     },
@@ -94,7 +114,10 @@ test('binding, role and configmap fields render JSON like fastjson', () => {
         { kind: 'ServiceAccount', name: 'nons' },
         { kind: 'Group', name: 'g' },
       ],
-      rules: [{ verbs: ['get', '*'], resources: ['pods/exec'] }, { verbs: ['list'], apiGroups: [''] }],
+      rules: [
+        { verbs: ['get', '*'], resources: ['pods/exec'] },
+        { verbs: ['list'], apiGroups: [''] },
+      ],
       data: { 'access.properties': 'key = "x"\nother' },
     },
   });
@@ -116,7 +139,10 @@ test('binding, role and configmap fields render JSON like fastjson', () => {
 });
 
 test('jevt.value (RFC 6901), jevt.rawtime (ns of stageTimestamp), jevt.obj (indented)', () => {
-  const e = auditEvent({ annotations: { 'authorization.k8s.io/decision': 'allow', 'a/~b': 'x' }, stageTimestamp: '2024-05-01T10:00:00.223456Z' });
+  const e = auditEvent({
+    annotations: { 'authorization.k8s.io/decision': 'allow', 'a/~b': 'x' },
+    stageTimestamp: '2024-05-01T10:00:00.223456Z',
+  });
   assert.equal(get('jevt.value', '/annotations/authorization.k8s.io~1decision', e), 'allow');
   assert.equal(get('jevt.value', '/annotations/a~1~0b', e), 'x');
   assert.equal(get('jevt.value', 'stage', e), 'ResponseComplete'); // leading slash optional
@@ -127,13 +153,33 @@ test('jevt.value (RFC 6901), jevt.rawtime (ns of stageTimestamp), jevt.obj (inde
   assert.equal(get('evt.time.iso8601', null, e), '2024-05-01T10:00:00.223456000Z');
   assert.equal(get('evt.time', null, e), '10:00:00.223456000');
   const small = { ...e, raw: { auditID: 'x', a: { b: [1, {}] }, c: [] } } as AuditEvent;
-  assert.equal(get('jevt.obj', null, small), '{\n  "auditID": "x",\n  "a": {\n    "b": [\n      1,\n      {}\n    ]\n  },\n  "c": []\n}');
+  assert.equal(
+    get('jevt.obj', null, small),
+    '{\n  "auditID": "x",\n  "a": {\n    "b": [\n      1,\n      {}\n    ]\n  },\n  "c": []\n}',
+  );
 });
 
 // Fields served from typed AuditEvent properties: normalized events always have an auditID,
 // so for them the rule cannot arise; every field read from the raw JSON follows it.
-const TYPED = new Set(['ka.auditid', 'ka.stage', 'ka.auth.decision', 'ka.auth.reason', 'ka.user.name', 'ka.user.groups', 'ka.impuser.name', 'ka.verb', 'ka.uri',
-  'ka.target.name', 'ka.target.namespace', 'ka.target.resource', 'ka.target.subresource', 'ka.req.configmap.name', 'ka.response.code', 'ka.response.reason', 'ka.useragent']);
+const TYPED = new Set([
+  'ka.auditid',
+  'ka.stage',
+  'ka.auth.decision',
+  'ka.auth.reason',
+  'ka.user.name',
+  'ka.user.groups',
+  'ka.impuser.name',
+  'ka.verb',
+  'ka.uri',
+  'ka.target.name',
+  'ka.target.namespace',
+  'ka.target.resource',
+  'ka.target.subresource',
+  'ka.req.configmap.name',
+  'ka.response.code',
+  'ka.response.reason',
+  'ka.useragent',
+]);
 
 test('rfc3339ToNanos: fractions, offsets, and invalid text', () => {
   assert.equal(rfc3339ToNanos('2024-05-01T12:00:00.5+02:00'), '1714557600500000000');
@@ -156,5 +202,9 @@ test('the Markdown field reference is generated from the catalog', async () => {
   const { falcoFieldsMarkdown } = await import('./falco-fields.js');
   const lines = falcoFieldsMarkdown().split('\n');
   assert.equal(lines.length, FALCO_FIELDS.length + 2);
-  assert.ok(lines.includes('| `ka.uri.param` | string | [key] required | First value of a query parameter of the request URI, e.g. ka.uri.param[command]. |'));
+  assert.ok(
+    lines.includes(
+      '| `ka.uri.param` | string | [key] required | First value of a query parameter of the request URI, e.g. ka.uri.param[command]. |',
+    ),
+  );
 });

@@ -113,7 +113,10 @@ const SKIP = Symbol('skip');
 const ERROR = Symbol('error');
 type Mapped = string | typeof SKIP | typeof ERROR;
 
-function perElement(keys: readonly string[], map: (el: unknown, root: Obj) => Mapped): (arg: string | number | null) => FieldExtractor {
+function perElement(
+  keys: readonly string[],
+  map: (el: unknown, root: Obj) => Mapped,
+): (arg: string | number | null) => FieldExtractor {
   return (arg) => {
     const index = typeof arg === 'number' ? arg : null;
     return (ev) => {
@@ -186,12 +189,25 @@ type Row = Omit<FalcoFieldDef, 'type'> & { readonly type?: FalcoFieldType };
 
 function containerFields(kind: 'containers' | 'initContainers' | 'ephemeralContainers'): Row[] {
   const keys = ['requestObject', 'spec', kind];
-  const label = kind === 'containers' ? 'containers' : kind === 'initContainers' ? 'init containers' : 'ephemeral containers';
+  const label =
+    kind === 'containers' ? 'containers' : kind === 'initContainers' ? 'init containers' : 'ephemeral containers';
   const p = `ka.req.pod.${kind}`;
   const sc = (k: string) => perElement(keys, (el) => optionalAt(el, ['securityContext', k]));
   const rows: Row[] = [
-    { name: `${p}.name`, list: true, arg: 'index', description: `Names of the pod's ${label}.`, compile: perElement(keys, (el) => required(el, 'name')) },
-    { name: `${p}.image`, list: true, arg: 'index', description: `Images of the pod's ${label}.`, compile: perElement(keys, (el) => required(el, 'image')) },
+    {
+      name: `${p}.name`,
+      list: true,
+      arg: 'index',
+      description: `Names of the pod's ${label}.`,
+      compile: perElement(keys, (el) => required(el, 'name')),
+    },
+    {
+      name: `${p}.image`,
+      list: true,
+      arg: 'index',
+      description: `Images of the pod's ${label}.`,
+      compile: perElement(keys, (el) => required(el, 'image')),
+    },
     {
       name: `${p}.image.repository`,
       list: true,
@@ -202,12 +218,48 @@ function containerFields(kind: 'containers' | 'initContainers' | 'ephemeralConta
         return typeof r === 'string' ? repository(r) : r;
       }),
     },
-    { name: `${p}.command`, list: true, arg: 'index', description: `Command of each of the pod's ${label}, joined with spaces.`, compile: perElement(keys, (el) => joinedStrings(el, 'command')) },
-    { name: `${p}.args`, list: true, arg: 'index', description: `Arguments of each of the pod's ${label}, joined with spaces.`, compile: perElement(keys, (el) => joinedStrings(el, 'args')) },
-    { name: `${p}.privileged`, list: true, arg: 'index', description: `securityContext.privileged of the pod's ${label}.`, compile: sc('privileged') },
-    { name: `${p}.allow_privilege_escalation`, list: true, arg: 'index', description: `securityContext.allowPrivilegeEscalation of the pod's ${label}.`, compile: sc('allowPrivilegeEscalation') },
-    { name: `${p}.read_only_fs`, list: true, arg: 'index', description: `securityContext.readOnlyRootFilesystem of the pod's ${label}.`, compile: sc('readOnlyRootFilesystem') },
-    { name: `${p}.run_as_user`, list: true, arg: 'index', description: `securityContext.runAsUser of the pod's ${label}.`, compile: sc('runAsUser') },
+    {
+      name: `${p}.command`,
+      list: true,
+      arg: 'index',
+      description: `Command of each of the pod's ${label}, joined with spaces.`,
+      compile: perElement(keys, (el) => joinedStrings(el, 'command')),
+    },
+    {
+      name: `${p}.args`,
+      list: true,
+      arg: 'index',
+      description: `Arguments of each of the pod's ${label}, joined with spaces.`,
+      compile: perElement(keys, (el) => joinedStrings(el, 'args')),
+    },
+    {
+      name: `${p}.privileged`,
+      list: true,
+      arg: 'index',
+      description: `securityContext.privileged of the pod's ${label}.`,
+      compile: sc('privileged'),
+    },
+    {
+      name: `${p}.allow_privilege_escalation`,
+      list: true,
+      arg: 'index',
+      description: `securityContext.allowPrivilegeEscalation of the pod's ${label}.`,
+      compile: sc('allowPrivilegeEscalation'),
+    },
+    {
+      name: `${p}.read_only_fs`,
+      list: true,
+      arg: 'index',
+      description: `securityContext.readOnlyRootFilesystem of the pod's ${label}.`,
+      compile: sc('readOnlyRootFilesystem'),
+    },
+    {
+      name: `${p}.run_as_user`,
+      list: true,
+      arg: 'index',
+      description: `securityContext.runAsUser of the pod's ${label}.`,
+      compile: sc('runAsUser'),
+    },
     {
       name: `${p}.eff_run_as_user`,
       list: true,
@@ -215,7 +267,13 @@ function containerFields(kind: 'containers' | 'initContainers' | 'ephemeralConta
       description: `Effective user id of the pod's ${label}: container runAsUser, else the pod's, else 0 (as coded upstream, outside securityContext).`,
       compile: perElement(keys, (el, root) => effective(el, root, 'runAsUser')),
     },
-    { name: `${p}.run_as_group`, list: true, arg: 'index', description: `securityContext.runAsGroup of the pod's ${label}.`, compile: sc('runAsGroup') },
+    {
+      name: `${p}.run_as_group`,
+      list: true,
+      arg: 'index',
+      description: `securityContext.runAsGroup of the pod's ${label}.`,
+      compile: sc('runAsGroup'),
+    },
     {
       name: `${p}.eff_run_as_group`,
       list: true,
@@ -223,7 +281,13 @@ function containerFields(kind: 'containers' | 'initContainers' | 'ephemeralConta
       description: `Effective group id of the pod's ${label}: container runAsGroup, else the pod's, else 0 (as coded upstream).`,
       compile: perElement(keys, (el, root) => effective(el, root, 'runAsGroup')),
     },
-    { name: `${p}.proc_mount`, list: true, arg: 'index', description: `securityContext.procMount of the pod's ${label}.`, compile: sc('procMount') },
+    {
+      name: `${p}.proc_mount`,
+      list: true,
+      arg: 'index',
+      description: `securityContext.procMount of the pod's ${label}.`,
+      compile: sc('procMount'),
+    },
     {
       name: `${p}.add_capabilities`,
       list: true,
@@ -236,7 +300,13 @@ function containerFields(kind: 'containers' | 'initContainers' | 'ephemeralConta
     },
   ];
   if (kind !== 'ephemeralContainers') {
-    rows.push({ name: `${p}.host_port`, list: true, arg: 'index', description: `Host ports of the pod's ${label} (hostPort, else containerPort).`, compile: hostPorts(keys) });
+    rows.push({
+      name: `${p}.host_port`,
+      list: true,
+      arg: 'index',
+      description: `Host ports of the pod's ${label} (hostPort, else containerPort).`,
+      compile: hostPorts(keys),
+    });
   }
   return rows;
 }
@@ -356,9 +426,23 @@ function digits(s: string, i: number, n: number): number {
  */
 export function rfc3339ToNanos(st: string): string | undefined {
   const n = st.length;
-  if (n < 20 || st.charCodeAt(4) !== 45 || st.charCodeAt(7) !== 45 || (st.charCodeAt(10) | 0x20) !== 0x74 || st.charCodeAt(13) !== 58 || st.charCodeAt(16) !== 58) return undefined;
-  const y = digits(st, 0, 4), mo = digits(st, 5, 2), d = digits(st, 8, 2), h = digits(st, 11, 2), mi = digits(st, 14, 2), se = digits(st, 17, 2);
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60) return undefined;
+  if (
+    n < 20 ||
+    st.charCodeAt(4) !== 45 ||
+    st.charCodeAt(7) !== 45 ||
+    (st.charCodeAt(10) | 0x20) !== 0x74 ||
+    st.charCodeAt(13) !== 58 ||
+    st.charCodeAt(16) !== 58
+  )
+    return undefined;
+  const y = digits(st, 0, 4),
+    mo = digits(st, 5, 2),
+    d = digits(st, 8, 2),
+    h = digits(st, 11, 2),
+    mi = digits(st, 14, 2),
+    se = digits(st, 17, 2);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60)
+    return undefined;
   let i = 19;
   let frac = 0;
   let fracDigits = 0;
@@ -375,7 +459,8 @@ export function rfc3339ToNanos(st: string): string | undefined {
   const z = st.charCodeAt(i);
   if ((z | 0x20) === 0x7a) i++;
   else if (z === 43 || z === 45) {
-    const oh = digits(st, i + 1, 2), om = digits(st, i + 4, 2);
+    const oh = digits(st, i + 1, 2),
+      om = digits(st, i + 4, 2);
     if (oh < 0 || om < 0 || st.charCodeAt(i + 3) !== 58) return undefined;
     offset = (z === 45 ? -1 : 1) * (oh * 3600 + om * 60);
     i += 6;
@@ -419,25 +504,127 @@ const iso = (d: Date) => d.toISOString().slice(0, 19);
 
 const ROWS: Row[] = [
   // ---- k8saudit ----
-  { name: 'ka.auditid', list: false, arg: 'none', description: 'The unique id of the audit event.', compile: typed('auditID') },
-  { name: 'ka.stage', list: false, arg: 'none', description: 'Stage of the request (RequestReceived, ResponseComplete, …).', compile: typed('stage') },
-  { name: 'ka.auth.decision', list: false, arg: 'none', description: 'Authorization decision (annotation authorization.k8s.io/decision).', compile: typed('authzDecision') },
-  { name: 'ka.auth.reason', list: false, arg: 'none', description: 'Authorization reason (annotation authorization.k8s.io/reason).', compile: typed('authzReason') },
-  { name: 'ka.auth.openshift.decision', list: false, arg: 'none', description: 'OpenShift authentication decision annotation.', compile: annotation('authentication.openshift.io/decision') },
-  { name: 'ka.auth.openshift.username', list: false, arg: 'none', description: 'OpenShift authentication username annotation.', compile: annotation('authentication.openshift.io/username') },
-  { name: 'ka.validations.admission.policy.failure', list: false, arg: 'none', description: 'Admission validation policy failure annotation.', compile: annotation('validation.policy.admission.k8s.io/validation_failure') },
-  { name: 'ka.security.pod.violations', list: false, arg: 'none', description: 'Pod security audit violations annotation.', compile: annotation('pod-security.kubernetes.io/audit-violations') },
-  { name: 'ka.cluster.name', list: false, arg: 'none', description: 'Cluster name annotation (cluster_name).', compile: annotation('cluster_name') },
-  { name: 'ka.user.name', list: false, arg: 'none', description: 'Name of the user performing the request.', compile: typed('username') },
-  { name: 'ka.user.groups', list: true, arg: 'none', description: 'Groups of the user performing the request.', compile: () => (ev) => (ev.userGroups.length === 0 ? undefined : ev.userGroups) },
-  { name: 'ka.impuser.name', list: false, arg: 'none', description: 'Impersonated user name.', compile: typed('impersonatedUsername') },
+  {
+    name: 'ka.auditid',
+    list: false,
+    arg: 'none',
+    description: 'The unique id of the audit event.',
+    compile: typed('auditID'),
+  },
+  {
+    name: 'ka.stage',
+    list: false,
+    arg: 'none',
+    description: 'Stage of the request (RequestReceived, ResponseComplete, …).',
+    compile: typed('stage'),
+  },
+  {
+    name: 'ka.auth.decision',
+    list: false,
+    arg: 'none',
+    description: 'Authorization decision (annotation authorization.k8s.io/decision).',
+    compile: typed('authzDecision'),
+  },
+  {
+    name: 'ka.auth.reason',
+    list: false,
+    arg: 'none',
+    description: 'Authorization reason (annotation authorization.k8s.io/reason).',
+    compile: typed('authzReason'),
+  },
+  {
+    name: 'ka.auth.openshift.decision',
+    list: false,
+    arg: 'none',
+    description: 'OpenShift authentication decision annotation.',
+    compile: annotation('authentication.openshift.io/decision'),
+  },
+  {
+    name: 'ka.auth.openshift.username',
+    list: false,
+    arg: 'none',
+    description: 'OpenShift authentication username annotation.',
+    compile: annotation('authentication.openshift.io/username'),
+  },
+  {
+    name: 'ka.validations.admission.policy.failure',
+    list: false,
+    arg: 'none',
+    description: 'Admission validation policy failure annotation.',
+    compile: annotation('validation.policy.admission.k8s.io/validation_failure'),
+  },
+  {
+    name: 'ka.security.pod.violations',
+    list: false,
+    arg: 'none',
+    description: 'Pod security audit violations annotation.',
+    compile: annotation('pod-security.kubernetes.io/audit-violations'),
+  },
+  {
+    name: 'ka.cluster.name',
+    list: false,
+    arg: 'none',
+    description: 'Cluster name annotation (cluster_name).',
+    compile: annotation('cluster_name'),
+  },
+  {
+    name: 'ka.user.name',
+    list: false,
+    arg: 'none',
+    description: 'Name of the user performing the request.',
+    compile: typed('username'),
+  },
+  {
+    name: 'ka.user.groups',
+    list: true,
+    arg: 'none',
+    description: 'Groups of the user performing the request.',
+    compile: () => (ev) => (ev.userGroups.length === 0 ? undefined : ev.userGroups),
+  },
+  {
+    name: 'ka.impuser.name',
+    list: false,
+    arg: 'none',
+    description: 'Impersonated user name.',
+    compile: typed('impersonatedUsername'),
+  },
   { name: 'ka.verb', list: false, arg: 'none', description: 'The action being performed.', compile: typed('verb') },
-  { name: 'ka.uri', list: false, arg: 'none', description: 'The request URI, including the query string.', compile: typed('requestURI') },
-  { name: 'ka.uri.param', list: false, arg: 'key', description: 'First value of a query parameter of the request URI, e.g. ka.uri.param[command].', compile: uriParam },
+  {
+    name: 'ka.uri',
+    list: false,
+    arg: 'none',
+    description: 'The request URI, including the query string.',
+    compile: typed('requestURI'),
+  },
+  {
+    name: 'ka.uri.param',
+    list: false,
+    arg: 'key',
+    description: 'First value of a query parameter of the request URI, e.g. ka.uri.param[command].',
+    compile: uriParam,
+  },
   { name: 'ka.target.name', list: false, arg: 'none', description: 'Target object name.', compile: typed('name') },
-  { name: 'ka.target.namespace', list: false, arg: 'none', description: 'Target object namespace.', compile: typed('namespace') },
-  { name: 'ka.target.resource', list: false, arg: 'none', description: 'Target object resource (pods, clusterroles, …).', compile: typed('resource') },
-  { name: 'ka.target.subresource', list: false, arg: 'none', description: 'Target object subresource (exec, attach, …).', compile: typed('subresource') },
+  {
+    name: 'ka.target.namespace',
+    list: false,
+    arg: 'none',
+    description: 'Target object namespace.',
+    compile: typed('namespace'),
+  },
+  {
+    name: 'ka.target.resource',
+    list: false,
+    arg: 'none',
+    description: 'Target object resource (pods, clusterroles, …).',
+    compile: typed('resource'),
+  },
+  {
+    name: 'ka.target.subresource',
+    list: false,
+    arg: 'none',
+    description: 'Target object subresource (exec, attach, …).',
+    compile: typed('subresource'),
+  },
   {
     name: 'ka.target.pod.name',
     list: false,
@@ -453,12 +640,48 @@ const ROWS: Row[] = [
       return v === undefined || Array.isArray(v) ? undefined : renderValue(v);
     },
   },
-  { name: 'ka.req.binding.subjects', list: true, arg: 'none', description: 'Subjects of a role binding, each as JSON.', compile: arrayAt('requestObject', 'subjects') },
-  { name: 'ka.req.binding.subjects.user_names', list: true, arg: 'none', description: 'Names of the User subjects of a role binding.', compile: subjectNames('User') },
-  { name: 'ka.req.binding.subjects.serviceaccount_names', list: true, arg: 'none', description: 'Names of the ServiceAccount subjects of a role binding.', compile: subjectNames('ServiceAccount') },
-  { name: 'ka.req.binding.subjects.serviceaccount_ns_names', list: true, arg: 'none', description: 'namespace:name of the ServiceAccount subjects of a role binding.', compile: subjectNames('ServiceAccount', true) },
-  { name: 'ka.req.binding.subjects.group_names', list: true, arg: 'none', description: 'Names of the Group subjects of a role binding.', compile: subjectNames('Group') },
-  { name: 'ka.req.binding.role', list: false, arg: 'none', description: 'Role referenced by a role binding (roleRef.name).', compile: scalarAt('requestObject', 'roleRef', 'name') },
+  {
+    name: 'ka.req.binding.subjects',
+    list: true,
+    arg: 'none',
+    description: 'Subjects of a role binding, each as JSON.',
+    compile: arrayAt('requestObject', 'subjects'),
+  },
+  {
+    name: 'ka.req.binding.subjects.user_names',
+    list: true,
+    arg: 'none',
+    description: 'Names of the User subjects of a role binding.',
+    compile: subjectNames('User'),
+  },
+  {
+    name: 'ka.req.binding.subjects.serviceaccount_names',
+    list: true,
+    arg: 'none',
+    description: 'Names of the ServiceAccount subjects of a role binding.',
+    compile: subjectNames('ServiceAccount'),
+  },
+  {
+    name: 'ka.req.binding.subjects.serviceaccount_ns_names',
+    list: true,
+    arg: 'none',
+    description: 'namespace:name of the ServiceAccount subjects of a role binding.',
+    compile: subjectNames('ServiceAccount', true),
+  },
+  {
+    name: 'ka.req.binding.subjects.group_names',
+    list: true,
+    arg: 'none',
+    description: 'Names of the Group subjects of a role binding.',
+    compile: subjectNames('Group'),
+  },
+  {
+    name: 'ka.req.binding.role',
+    list: false,
+    arg: 'none',
+    description: 'Role referenced by a role binding (roleRef.name).',
+    compile: scalarAt('requestObject', 'roleRef', 'name'),
+  },
   {
     name: 'ka.req.binding.subject.has_name',
     list: false,
@@ -466,8 +689,20 @@ const ROWS: Row[] = [
     description: 'Deprecated; always "true" (mirrors the legacy implementation, as coded upstream).',
     compile: () => (ev) => (auditRoot(ev) === undefined ? undefined : 'true'),
   },
-  { name: 'ka.req.configmap.name', list: false, arg: 'none', description: 'Configmap name (objectRef.name).', compile: typed('name') },
-  { name: 'ka.req.configmap.obj', list: false, arg: 'none', description: 'Configmap data (requestObject.data) as JSON.', compile: scalarAt('requestObject', 'data') },
+  {
+    name: 'ka.req.configmap.name',
+    list: false,
+    arg: 'none',
+    description: 'Configmap name (objectRef.name).',
+    compile: typed('name'),
+  },
+  {
+    name: 'ka.req.configmap.obj',
+    list: false,
+    arg: 'none',
+    description: 'Configmap data (requestObject.data) as JSON.',
+    compile: scalarAt('requestObject', 'data'),
+  },
   ...containerFields('containers'),
   {
     name: 'ka.req.container.image',
@@ -503,14 +738,62 @@ const ROWS: Row[] = [
       return list.some((c) => walk(c, ['securityContext', 'privileged']) === true) ? 'true' : 'false';
     },
   },
-  { name: 'ka.req.pod.host_ipc', list: false, arg: 'none', description: 'hostIPC of the pod spec.', compile: scalarAt('requestObject', 'spec', 'hostIPC') },
-  { name: 'ka.req.pod.host_network', list: false, arg: 'none', description: 'hostNetwork of the pod spec.', compile: scalarAt('requestObject', 'spec', 'hostNetwork') },
-  { name: 'ka.req.container.host_network', list: false, arg: 'none', description: 'Deprecated alias of ka.req.pod.host_network.', compile: scalarAt('requestObject', 'spec', 'hostNetwork') },
-  { name: 'ka.req.pod.host_pid', list: false, arg: 'none', description: 'hostPID of the pod spec.', compile: scalarAt('requestObject', 'spec', 'hostPID') },
-  { name: 'ka.req.pod.run_as_user', list: false, arg: 'none', description: 'Pod securityContext.runAsUser.', compile: scalarAt('requestObject', 'spec', 'securityContext', 'runAsUser') },
-  { name: 'ka.req.pod.run_as_group', list: false, arg: 'none', description: 'Pod securityContext.runAsGroup.', compile: scalarAt('requestObject', 'spec', 'securityContext', 'runAsGroup') },
-  { name: 'ka.req.pod.fs_group', list: false, arg: 'none', description: 'Pod securityContext.fsGroup.', compile: scalarAt('requestObject', 'spec', 'securityContext', 'fsGroup') },
-  { name: 'ka.req.pod.supplemental_groups', list: true, arg: 'none', description: 'Pod securityContext.supplementalGroups.', compile: arrayAt('requestObject', 'spec', 'securityContext', 'supplementalGroups') },
+  {
+    name: 'ka.req.pod.host_ipc',
+    list: false,
+    arg: 'none',
+    description: 'hostIPC of the pod spec.',
+    compile: scalarAt('requestObject', 'spec', 'hostIPC'),
+  },
+  {
+    name: 'ka.req.pod.host_network',
+    list: false,
+    arg: 'none',
+    description: 'hostNetwork of the pod spec.',
+    compile: scalarAt('requestObject', 'spec', 'hostNetwork'),
+  },
+  {
+    name: 'ka.req.container.host_network',
+    list: false,
+    arg: 'none',
+    description: 'Deprecated alias of ka.req.pod.host_network.',
+    compile: scalarAt('requestObject', 'spec', 'hostNetwork'),
+  },
+  {
+    name: 'ka.req.pod.host_pid',
+    list: false,
+    arg: 'none',
+    description: 'hostPID of the pod spec.',
+    compile: scalarAt('requestObject', 'spec', 'hostPID'),
+  },
+  {
+    name: 'ka.req.pod.run_as_user',
+    list: false,
+    arg: 'none',
+    description: 'Pod securityContext.runAsUser.',
+    compile: scalarAt('requestObject', 'spec', 'securityContext', 'runAsUser'),
+  },
+  {
+    name: 'ka.req.pod.run_as_group',
+    list: false,
+    arg: 'none',
+    description: 'Pod securityContext.runAsGroup.',
+    compile: scalarAt('requestObject', 'spec', 'securityContext', 'runAsGroup'),
+  },
+  {
+    name: 'ka.req.pod.fs_group',
+    list: false,
+    arg: 'none',
+    description: 'Pod securityContext.fsGroup.',
+    compile: scalarAt('requestObject', 'spec', 'securityContext', 'fsGroup'),
+  },
+  {
+    name: 'ka.req.pod.supplemental_groups',
+    list: true,
+    arg: 'none',
+    description: 'Pod securityContext.supplementalGroups.',
+    compile: arrayAt('requestObject', 'spec', 'securityContext', 'supplementalGroups'),
+  },
   {
     name: 'ka.req.pod.volumes.hostpath',
     list: true,
@@ -545,7 +828,8 @@ const ROWS: Row[] = [
     name: 'ka.req.volume.hostpath',
     list: false,
     arg: 'key',
-    description: 'Deprecated: "true" if a volume hostPath equals the argument (prefix match when it ends in *), else "false".',
+    description:
+      'Deprecated: "true" if a volume hostPath equals the argument (prefix match when it ends in *), else "false".',
     compile: (arg) => {
       const key = String(arg);
       const prefix = key.endsWith('*') ? key.slice(0, -1) : null;
@@ -561,12 +845,48 @@ const ROWS: Row[] = [
       };
     },
   },
-  { name: 'ka.req.role.rules', list: true, arg: 'none', description: 'Rules of a role, each as JSON.', compile: arrayAt('requestObject', 'rules') },
-  { name: 'ka.req.role.rules.apiGroups', list: true, arg: 'index', description: 'apiGroups of the rules of a role.', compile: ruleStrings('apiGroups') },
-  { name: 'ka.req.role.rules.nonResourceURLs', list: true, arg: 'index', description: 'nonResourceURLs of the rules of a role.', compile: ruleStrings('nonResourceURLs') },
-  { name: 'ka.req.role.rules.verbs', list: true, arg: 'index', description: 'verbs of the rules of a role.', compile: ruleStrings('verbs') },
-  { name: 'ka.req.role.rules.resources', list: true, arg: 'index', description: 'resources of the rules of a role.', compile: ruleStrings('resources') },
-  { name: 'ka.req.service.type', list: false, arg: 'none', description: 'Service type.', compile: scalarAt('requestObject', 'spec', 'type') },
+  {
+    name: 'ka.req.role.rules',
+    list: true,
+    arg: 'none',
+    description: 'Rules of a role, each as JSON.',
+    compile: arrayAt('requestObject', 'rules'),
+  },
+  {
+    name: 'ka.req.role.rules.apiGroups',
+    list: true,
+    arg: 'index',
+    description: 'apiGroups of the rules of a role.',
+    compile: ruleStrings('apiGroups'),
+  },
+  {
+    name: 'ka.req.role.rules.nonResourceURLs',
+    list: true,
+    arg: 'index',
+    description: 'nonResourceURLs of the rules of a role.',
+    compile: ruleStrings('nonResourceURLs'),
+  },
+  {
+    name: 'ka.req.role.rules.verbs',
+    list: true,
+    arg: 'index',
+    description: 'verbs of the rules of a role.',
+    compile: ruleStrings('verbs'),
+  },
+  {
+    name: 'ka.req.role.rules.resources',
+    list: true,
+    arg: 'index',
+    description: 'resources of the rules of a role.',
+    compile: ruleStrings('resources'),
+  },
+  {
+    name: 'ka.req.service.type',
+    list: false,
+    arg: 'none',
+    description: 'Service type.',
+    compile: scalarAt('requestObject', 'spec', 'type'),
+  },
   {
     name: 'ka.req.service.ports',
     list: true,
@@ -577,15 +897,40 @@ const ROWS: Row[] = [
       return v === undefined ? undefined : [renderValue(v)];
     },
   },
-  { name: 'ka.resp.name', list: false, arg: 'none', description: 'Response object name.', compile: scalarAt('responseObject', 'metadata', 'name') },
-  { name: 'ka.response.code', list: false, arg: 'none', description: 'Response code.', compile: () => (ev) => (ev.responseCode === null ? undefined : String(ev.responseCode)) },
-  { name: 'ka.response.reason', list: false, arg: 'none', description: 'Response reason.', compile: typed('responseReason') },
-  { name: 'ka.useragent', list: false, arg: 'none', description: 'User agent of the client.', compile: typed('userAgent') },
+  {
+    name: 'ka.resp.name',
+    list: false,
+    arg: 'none',
+    description: 'Response object name.',
+    compile: scalarAt('responseObject', 'metadata', 'name'),
+  },
+  {
+    name: 'ka.response.code',
+    list: false,
+    arg: 'none',
+    description: 'Response code.',
+    compile: () => (ev) => (ev.responseCode === null ? undefined : String(ev.responseCode)),
+  },
+  {
+    name: 'ka.response.reason',
+    list: false,
+    arg: 'none',
+    description: 'Response reason.',
+    compile: typed('responseReason'),
+  },
+  {
+    name: 'ka.useragent',
+    list: false,
+    arg: 'none',
+    description: 'User agent of the client.',
+    compile: typed('userAgent'),
+  },
   {
     name: 'ka.sourceips',
     list: true,
     arg: 'index',
-    description: 'As coded upstream, reads requestObject.rules[].sourceIPs (not the top-level sourceIPs), so it is practically always absent.',
+    description:
+      'As coded upstream, reads requestObject.rules[].sourceIPs (not the top-level sourceIPs), so it is practically always absent.',
     compile: ruleStrings('sourceIPs'),
   },
   ...containerFields('initContainers'),
@@ -596,7 +941,13 @@ const ROWS: Row[] = [
 function typedPointer(pointer: string): FieldExtractor | null {
   const p = pointer.startsWith('/') ? pointer.slice(1) : pointer;
   const tokens = p.split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const def = FIELD_CATALOG.find((f) => f.type === 'string' && f.path !== null && f.path.length === tokens.length && f.path.every((k, i) => k === tokens[i]));
+  const def = FIELD_CATALOG.find(
+    (f) =>
+      f.type === 'string' &&
+      f.path !== null &&
+      f.path.length === tokens.length &&
+      f.path.every((k, i) => k === tokens[i]),
+  );
   return def === undefined ? null : typed(def.property as StringProperty)();
 }
 
@@ -606,7 +957,8 @@ function jsonFields(prefix: 'json' | 'jevt'): Row[] {
       name: `${prefix}.value`,
       list: false,
       arg: 'key',
-      description: 'Value at a JSON pointer (RFC 6901) into the event, e.g. [/requestObject/spec/volumes]; objects render as JSON.',
+      description:
+        'Value at a JSON pointer (RFC 6901) into the event, e.g. [/requestObject/spec/volumes]; objects render as JSON.',
       compile: (arg) => {
         const fast = typedPointer(String(arg));
         if (fast !== null) return fast;
@@ -617,19 +969,75 @@ function jsonFields(prefix: 'json' | 'jevt'): Row[] {
         };
       },
     },
-    { name: `${prefix}.obj`, list: false, arg: 'none', description: 'The whole event as indented JSON.', compile: () => (ev) => marshalIndented(ev.raw) },
-    { name: `${prefix}.rawtime`, list: false, arg: 'none', description: 'Event time in nanoseconds since the epoch (stageTimestamp).', compile: () => eventNanos },
+    {
+      name: `${prefix}.obj`,
+      list: false,
+      arg: 'none',
+      description: 'The whole event as indented JSON.',
+      compile: () => (ev) => marshalIndented(ev.raw),
+    },
+    {
+      name: `${prefix}.rawtime`,
+      list: false,
+      arg: 'none',
+      description: 'Event time in nanoseconds since the epoch (stageTimestamp).',
+      compile: () => eventNanos,
+    },
   ];
 }
 
 const EVT_ROWS: Row[] = [
-  { name: 'evt.num', type: 'uint64', list: false, arg: 'none', description: 'Event number; here the event\'s line (or record index) in its input.', compile: () => (ev) => String(ev.origin.line) },
-  { name: 'evt.time', list: false, arg: 'none', description: 'Event time as HH:MM:SS.nnnnnnnnn (UTC; Falco uses local time).', compile: timeField((d, f) => iso(d).slice(11) + '.' + f) },
-  { name: 'evt.time.s', list: false, arg: 'none', description: 'Event time as HH:MM:SS (UTC).', compile: timeField((d) => iso(d).slice(11)) },
-  { name: 'evt.time.iso8601', list: false, arg: 'none', description: 'Event time in ISO 8601 with nanoseconds (UTC).', compile: timeField((d, f) => iso(d) + '.' + f + 'Z') },
-  { name: 'evt.datetime', list: false, arg: 'none', description: 'Event date and time as YYYY-MM-DD HH:MM:SS.nnnnnnnnn (UTC).', compile: timeField((d, f) => iso(d).replace('T', ' ') + '.' + f) },
-  { name: 'evt.datetime.s', list: false, arg: 'none', description: 'Event date and time as YYYY-MM-DD HH:MM:SS (UTC).', compile: timeField((d) => iso(d).replace('T', ' ')) },
-  { name: 'evt.rawtime', type: 'uint64', list: false, arg: 'none', description: 'Event time in nanoseconds since the epoch.', compile: () => eventNanos },
+  {
+    name: 'evt.num',
+    type: 'uint64',
+    list: false,
+    arg: 'none',
+    description: "Event number; here the event's line (or record index) in its input.",
+    compile: () => (ev) => String(ev.origin.line),
+  },
+  {
+    name: 'evt.time',
+    list: false,
+    arg: 'none',
+    description: 'Event time as HH:MM:SS.nnnnnnnnn (UTC; Falco uses local time).',
+    compile: timeField((d, f) => iso(d).slice(11) + '.' + f),
+  },
+  {
+    name: 'evt.time.s',
+    list: false,
+    arg: 'none',
+    description: 'Event time as HH:MM:SS (UTC).',
+    compile: timeField((d) => iso(d).slice(11)),
+  },
+  {
+    name: 'evt.time.iso8601',
+    list: false,
+    arg: 'none',
+    description: 'Event time in ISO 8601 with nanoseconds (UTC).',
+    compile: timeField((d, f) => iso(d) + '.' + f + 'Z'),
+  },
+  {
+    name: 'evt.datetime',
+    list: false,
+    arg: 'none',
+    description: 'Event date and time as YYYY-MM-DD HH:MM:SS.nnnnnnnnn (UTC).',
+    compile: timeField((d, f) => iso(d).replace('T', ' ') + '.' + f),
+  },
+  {
+    name: 'evt.datetime.s',
+    list: false,
+    arg: 'none',
+    description: 'Event date and time as YYYY-MM-DD HH:MM:SS (UTC).',
+    compile: timeField((d) => iso(d).replace('T', ' ')),
+  },
+  {
+    name: 'evt.rawtime',
+    type: 'uint64',
+    list: false,
+    arg: 'none',
+    description: 'Event time in nanoseconds since the epoch.',
+    compile: () => eventNanos,
+  },
   {
     name: 'evt.rawtime.s',
     type: 'uint64',
@@ -652,15 +1060,41 @@ const EVT_ROWS: Row[] = [
       return ns === undefined ? undefined : String(Number(ns.padStart(10, '0').slice(-9)));
     },
   },
-  { name: 'evt.source', list: false, arg: 'none', description: 'Event source: k8s_audit.', compile: () => () => 'k8s_audit' },
-  { name: 'evt.pluginname', list: false, arg: 'none', description: 'Plugin that produced the event: k8saudit.', compile: () => () => 'k8saudit' },
-  { name: 'evt.is_async', list: false, arg: 'none', description: 'Whether the event is asynchronous: false.', compile: () => () => 'false' },
-  { name: 'evt.hostname', list: false, arg: 'none', description: 'Host name of the machine running EKS Sleuth.', compile: () => () => HOSTNAME },
+  {
+    name: 'evt.source',
+    list: false,
+    arg: 'none',
+    description: 'Event source: k8s_audit.',
+    compile: () => () => 'k8s_audit',
+  },
+  {
+    name: 'evt.pluginname',
+    list: false,
+    arg: 'none',
+    description: 'Plugin that produced the event: k8saudit.',
+    compile: () => () => 'k8saudit',
+  },
+  {
+    name: 'evt.is_async',
+    list: false,
+    arg: 'none',
+    description: 'Whether the event is asynchronous: false.',
+    compile: () => () => 'false',
+  },
+  {
+    name: 'evt.hostname',
+    list: false,
+    arg: 'none',
+    description: 'Host name of the machine running EKS Sleuth.',
+    compile: () => () => HOSTNAME,
+  },
 ];
 
 /** Every field, in documentation order. */
 export const FALCO_FIELDS: readonly FalcoFieldDef[] = Object.freeze(
-  [...ROWS, ...jsonFields('json'), ...jsonFields('jevt'), ...EVT_ROWS].map((r) => Object.freeze({ ...r, type: r.type ?? 'string' })),
+  [...ROWS, ...jsonFields('json'), ...jsonFields('jevt'), ...EVT_ROWS].map((r) =>
+    Object.freeze({ ...r, type: r.type ?? 'string' }),
+  ),
 );
 
 const BY_NAME: ReadonlyMap<string, FalcoFieldDef> = new Map(FALCO_FIELDS.map((f) => [f.name, f]));
@@ -674,13 +1108,22 @@ export function falcoField(name: string): FalcoFieldDef | undefined {
  * arguments are decimal digits without a leading zero (libs); keys are required and may not
  * contain `]` or blanks.
  */
-export function parseFieldArg(def: FalcoFieldDef, arg: string | null): { ok: true; value: string | number | null } | { ok: false; message: string } {
+export function parseFieldArg(
+  def: FalcoFieldDef,
+  arg: string | null,
+): { ok: true; value: string | number | null } | { ok: false; message: string } {
   switch (def.arg) {
     case 'none':
-      return arg === null ? { ok: true, value: null } : { ok: false, message: `field '${def.name}' does not take an argument` };
+      return arg === null
+        ? { ok: true, value: null }
+        : { ok: false, message: `field '${def.name}' does not take an argument` };
     case 'index':
       if (arg === null) return { ok: true, value: null };
-      if (!/^(?:0|[1-9][0-9]*)$/.test(arg)) return { ok: false, message: `field '${def.name}' needs a numeric index argument without leading zeros, got '${arg}'` };
+      if (!/^(?:0|[1-9][0-9]*)$/.test(arg))
+        return {
+          ok: false,
+          message: `field '${def.name}' needs a numeric index argument without leading zeros, got '${arg}'`,
+        };
       return { ok: true, value: Number(arg) };
     case 'key':
       if (arg === null) return { ok: false, message: `field '${def.name}' requires an argument` };

@@ -13,7 +13,18 @@ import type { FalcoRulePack } from './falco-pack.js';
 import { auditEvent, repoRoot } from './falco-test-support.js';
 
 const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', 'impersonate'];
-const RESOURCES = ['pods', 'secrets', 'configmaps', 'clusterrolebindings', 'rolebindings', 'namespaces', 'serviceaccounts', 'nodes', 'leases', ''];
+const RESOURCES = [
+  'pods',
+  'secrets',
+  'configmaps',
+  'clusterrolebindings',
+  'rolebindings',
+  'namespaces',
+  'serviceaccounts',
+  'nodes',
+  'leases',
+  '',
+];
 
 function rng(seed: number): () => number {
   let a = seed;
@@ -30,9 +41,22 @@ function randomEvents(rand: () => number, n: number): AuditEvent[] {
       verb: pick(VERBS),
       user: { username: user, groups: ['system:authenticated'] },
       requestURI: `/api/v1/namespaces/${pick(['default', 'kube-system'])}/${resource}`,
-      objectRef: resource === '' ? { namespace: 'default', name: 'x' } : { resource, namespace: pick(['default', 'kube-system']), name: `n${i % 5}` },
+      objectRef:
+        resource === ''
+          ? { namespace: 'default', name: 'x' }
+          : { resource, namespace: pick(['default', 'kube-system']), name: `n${i % 5}` },
       responseStatus: { metadata: {}, code: pick([200, 201, 403]) },
-      ...(resource === 'pods' ? { requestObject: { spec: { containers: [{ name: 'c', image: pick(['nginx', 'busybox']), securityContext: { privileged: rand() < 0.5 } }] } } } : {}),
+      ...(resource === 'pods'
+        ? {
+            requestObject: {
+              spec: {
+                containers: [
+                  { name: 'c', image: pick(['nginx', 'busybox']), securityContext: { privileged: rand() < 0.5 } },
+                ],
+              },
+            },
+          }
+        : {}),
     });
   });
 }
@@ -46,7 +70,10 @@ function detections(pack: FalcoRulePack, events: readonly AuditEvent[]): string[
 test('the index never changes the result: random rules over verbs/resources, and/or/not/in/macros', () => {
   const rand = rng(0xfa1c0);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const some = (xs: readonly string[]): string => [...new Set(Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(xs)))].map((x) => (x === '' ? '""' : x)).join(', ');
+  const some = (xs: readonly string[]): string =>
+    [...new Set(Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(xs)))]
+      .map((x) => (x === '' ? '""' : x))
+      .join(', ');
   const atom = (depth: number): string => {
     const r = rand();
     if (depth > 2 || r < 0.45) {
@@ -73,7 +100,8 @@ test('the index never changes the result: random rules over verbs/resources, and
   let indexed = 0;
   for (let round = 0; round < 25; round++) {
     let text = `- macro: mverb\n  condition: ka.verb in (${some(VERBS)})\n- macro: mres\n  condition: (ka.target.resource = ${pick(RESOURCES.filter((x) => x !== ''))} or ka.verb = ${pick(VERBS)})\n`;
-    for (let i = 0; i < 12; i++) text += `- rule: R${i}\n  desc: d\n  condition: ${atom(0)}\n  output: "%ka.verb %ka.target.resource"\n  priority: INFO\n  source: k8s_audit\n`;
+    for (let i = 0; i < 12; i++)
+      text += `- rule: R${i}\n  desc: d\n  condition: ${atom(0)}\n  output: "%ka.verb %ka.target.resource"\n  priority: INFO\n  source: k8s_audit\n`;
     for (const match of ['first', 'all'] as const) {
       const r = loadFalcoRulesFromText([{ name: `r${round}.yaml`, text }], { match });
       assert.deepEqual(r.problems, [], text);
@@ -87,7 +115,7 @@ test('the index never changes the result: random rules over verbs/resources, and
   assert.ok(indexed > rulesTried / 3, `${indexed} of ${rulesTried} rules indexed`);
 });
 
-test("the shipped k8s_audit_rules.yaml: same detections with and without the index, far fewer evaluations", () => {
+test('the shipped k8s_audit_rules.yaml: same detections with and without the index, far fewer evaluations', () => {
   const loaded = loadFalcoRulesSync([join(repoRoot(), 'rules', 'falco', 'k8s_audit_rules.yaml')], { match: 'first' });
   assert.ok(loaded.pack !== null);
   const pack = loaded.pack;
@@ -98,8 +126,14 @@ test("the shipped k8s_audit_rules.yaml: same detections with and without the ind
   assert.deepEqual(a, b);
   assert.ok(a.length > 100, `the events must trigger rules (${a.length})`);
   // Every rule of that file names its verbs or resources except a few catch-alls.
-  assert.ok(loaded.stats.unindexed < loaded.stats.activeRules / 4, `${loaded.stats.unindexed} unindexed of ${loaded.stats.activeRules}`);
-  assert.ok(pack.ruleEvaluations * 3 < plain.ruleEvaluations, `indexed ${pack.ruleEvaluations} vs always-run ${plain.ruleEvaluations}`);
+  assert.ok(
+    loaded.stats.unindexed < loaded.stats.activeRules / 4,
+    `${loaded.stats.unindexed} unindexed of ${loaded.stats.activeRules}`,
+  );
+  assert.ok(
+    pack.ruleEvaluations * 3 < plain.ruleEvaluations,
+    `indexed ${pack.ruleEvaluations} vs always-run ${plain.ruleEvaluations}`,
+  );
   // A get of a lease can only reach rules that do not constrain the verb to writes.
   const names = pack.candidates('get', 'leases').map((d) => d.info.rule);
   assert.ok(!names.includes('Create Privileged Pod') && !names.includes('K8s Secret Deleted'), names.join(', '));

@@ -33,10 +33,18 @@ export function possibleValues(node: ConditionNode, field: string): Values {
     not: () => undefined,
     macro: () => undefined,
     check: (n) => {
-      if (n.field.kind !== 'field' || n.field.name !== field || n.field.arg !== null || n.modifier !== null || n.value === null) return undefined;
+      if (
+        n.field.kind !== 'field' ||
+        n.field.name !== field ||
+        n.field.arg !== null ||
+        n.modifier !== null ||
+        n.value === null
+      )
+        return undefined;
       if (n.op === '=' && n.value.kind === 'string') return new Set([n.value.value]);
       // (a field compared with val(other) cannot be derived: falls through to undefined)
-      if ((n.op === 'in' || n.op === 'intersects') && n.value.kind === 'list') return new Set(n.value.values.map((v) => v.value));
+      if ((n.op === 'in' || n.op === 'intersects') && n.value.kind === 'list')
+        return new Set(n.value.values.map((v) => v.value));
       return undefined;
     },
   };

@@ -63,7 +63,8 @@ function quoteFast(s: string): string {
   return NEEDS_QUOTING.test(s) ? goQuote(s) : '"' + s + '"';
 }
 
-const GO_ESCAPE = /["\\\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const GO_ESCAPE =
+  /["\\\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** Go strconv.Quote for the characters audit logs can carry. */
 export function goQuote(s: string): string {
@@ -78,14 +79,29 @@ function goQuoteSlow(s: string): string {
     else if (c === 0x5c) out += '\\\\';
     else if (c < 0x20 || c === 0x7f) {
       switch (c) {
-        case 0x07: out += '\\a'; break;
-        case 0x08: out += '\\b'; break;
-        case 0x0c: out += '\\f'; break;
-        case 0x0a: out += '\\n'; break;
-        case 0x0d: out += '\\r'; break;
-        case 0x09: out += '\\t'; break;
-        case 0x0b: out += '\\v'; break;
-        default: out += '\\x' + c.toString(16).padStart(2, '0');
+        case 0x07:
+          out += '\\a';
+          break;
+        case 0x08:
+          out += '\\b';
+          break;
+        case 0x0c:
+          out += '\\f';
+          break;
+        case 0x0a:
+          out += '\\n';
+          break;
+        case 0x0d:
+          out += '\\r';
+          break;
+        case 0x09:
+          out += '\\t';
+          break;
+        case 0x0b:
+          out += '\\v';
+          break;
+        default:
+          out += '\\x' + c.toString(16).padStart(2, '0');
       }
     } else if ((c >= 0x80 && c <= 0x9f) || c === 0x2028 || c === 0x2029 || c === 0xfeff) {
       out += '\\u' + c.toString(16).padStart(4, '0');
@@ -115,7 +131,12 @@ export function marshalIndented(v: unknown, indent = ''): string {
   let s = '{\n';
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    s += inner + quoteFast(k) + ': ' + marshalIndented((v as Record<string, unknown>)[k], inner) + (i + 1 < keys.length ? ',\n' : '\n');
+    s +=
+      inner +
+      quoteFast(k) +
+      ': ' +
+      marshalIndented((v as Record<string, unknown>)[k], inner) +
+      (i + 1 < keys.length ? ',\n' : '\n');
   }
   return s + indent + '}';
 }

@@ -6,12 +6,18 @@ import { lintFalcoRules, loadFalcoRulesFromText, type FalcoLoadOptions } from '.
 import { auditEvent } from './falco-test-support.js';
 
 function load(files: Record<string, string>, options: FalcoLoadOptions = {}) {
-  return loadFalcoRulesFromText(Object.entries(files).map(([name, text]) => ({ name, text })), options);
+  return loadFalcoRulesFromText(
+    Object.entries(files).map(([name, text]) => ({ name, text })),
+    options,
+  );
 }
 
 function fire(files: Record<string, string>, e: AuditEvent, options: FalcoLoadOptions = {}): Detection[] {
   const r = load(files, options);
-  assert.deepEqual(r.problems.filter((p) => p.severity !== 'warning'), []);
+  assert.deepEqual(
+    r.problems.filter((p) => p.severity !== 'warning'),
+    [],
+  );
   const out: Detection[] = [];
   r.pack!.evaluate(e, (d) => out.push(d));
   return out;
@@ -27,12 +33,19 @@ test('first-match: a redefined rule keeps its original position', () => {
     'a.yaml': rule('A', 'ka.verb = delete') + rule('B', 'ka.verb = create'),
     'b.yaml': rule('A', 'ka.verb = create'),
   };
-  assert.deepEqual(fire(files, create).map((d) => d.info.rule), ['A']);
-  assert.deepEqual(fire(files, create, { match: 'all' }).map((d) => d.info.rule), ['A', 'B']);
+  assert.deepEqual(
+    fire(files, create).map((d) => d.info.rule),
+    ['A'],
+  );
+  assert.deepEqual(
+    fire(files, create, { match: 'all' }).map((d) => d.info.rule),
+    ['A', 'B'],
+  );
 });
 
 test('lists are substituted as text; unknown names stay literal strings; append and replace', () => {
-  const base = `- list: verbs\n  items: [get, "create"]\n` + rule('R', 'ka.verb in (verbs) and not ka.user.name in (not_a_list)');
+  const base =
+    `- list: verbs\n  items: [get, "create"]\n` + rule('R', 'ka.verb in (verbs) and not ka.user.name in (not_a_list)');
   assert.equal(fire({ 'a.yaml': base }, create).length, 1);
   assert.equal(fire({ 'a.yaml': base }, auditEvent({ user: { username: 'not_a_list' } })).length, 0);
   const replaced = { 'a.yaml': base, 'b.yaml': `- list: verbs\n  items: [get]\n` };
@@ -44,7 +57,8 @@ test('lists are substituted as text; unknown names stay literal strings; append 
 });
 
 test('a list inside a list expands one level, only when defined earlier', () => {
-  const earlier = `- list: inner\n  items: [create]\n- list: outer\n  items: [inner, get]\n` + rule('R', 'ka.verb in (outer)');
+  const earlier =
+    `- list: inner\n  items: [create]\n- list: outer\n  items: [inner, get]\n` + rule('R', 'ka.verb in (outer)');
   assert.equal(fire({ 'a.yaml': earlier }, create).length, 1);
   // One level only: c copies b's raw items (`a`), and `a`'s own text pass has already run.
   const chain = `- list: a\n  items: [create]\n- list: b\n  items: [a]\n- list: c\n  items: [b]\n`;
@@ -54,14 +68,22 @@ test('a list inside a list expands one level, only when defined earlier', () => 
 });
 
 test('macros are trees with visibility: a macro sees only earlier macros, rules see all', () => {
-  const ok = `- macro: m1\n  condition: ka.verb = create\n- macro: m2\n  condition: m1 and ka.target.resource = pods\n` + rule('R', 'm2 and not m3') + `- macro: m3\n  condition: ka.verb = get\n`;
+  const ok =
+    `- macro: m1\n  condition: ka.verb = create\n- macro: m2\n  condition: m1 and ka.target.resource = pods\n` +
+    rule('R', 'm2 and not m3') +
+    `- macro: m3\n  condition: ka.verb = get\n`;
   assert.equal(fire({ 'a.yaml': ok }, create).length, 1);
   const bad = `- macro: m2\n  condition: m1\n- macro: m1\n  condition: ka.verb = create\n`;
   const r = load({ 'bad.yaml': bad });
   assert.equal(r.pack, null);
-  assert.deepEqual(r.problems.map((p) => [p.file, p.rule, p.line, p.column, p.message]), [['bad.yaml', 'm2', 2, 14, "Undefined macro 'm1' used in filter."]]);
+  assert.deepEqual(
+    r.problems.map((p) => [p.file, p.rule, p.line, p.column, p.message]),
+    [['bad.yaml', 'm2', 2, 14, "Undefined macro 'm1' used in filter."]],
+  );
   // A macro's `a or b` stays grouped when substituted (tree, not text).
-  const grouped = `- macro: either\n  condition: ka.verb = get or ka.verb = create\n` + rule('R', 'either and ka.target.resource = secrets');
+  const grouped =
+    `- macro: either\n  condition: ka.verb = get or ka.verb = create\n` +
+    rule('R', 'either and ka.target.resource = secrets');
   assert.equal(fire({ 'a.yaml': grouped }, create).length, 0);
 });
 
@@ -70,16 +92,29 @@ test('exceptions: tuple form, single-field form, appended values', () => {
   const files = { 'a.yaml': rule('R', 'ka.verb = create', ex) };
   assert.equal(fire(files, create).length, 0); // alice in default is excepted
   assert.equal(fire(files, auditEvent({ user: { username: 'bob' } })).length, 1);
-  assert.equal(fire(files, auditEvent({ user: { username: 'bob' }, objectRef: { resource: 'pods', namespace: 'kube-system' } })).length, 0);
-  const more = { ...files, 'b.yaml': `- rule: R\n  exceptions:\n    - name: known\n      values:\n        - [bob, default]\n  override:\n    exceptions: append\n` };
+  assert.equal(
+    fire(files, auditEvent({ user: { username: 'bob' }, objectRef: { resource: 'pods', namespace: 'kube-system' } }))
+      .length,
+    0,
+  );
+  const more = {
+    ...files,
+    'b.yaml': `- rule: R\n  exceptions:\n    - name: known\n      values:\n        - [bob, default]\n  override:\n    exceptions: append\n`,
+  };
   assert.equal(fire(more, auditEvent({ user: { username: 'bob' } })).length, 0);
 });
 
 test('override: append condition, replace output / priority / enabled; unexpected keys are errors', () => {
   const base = { 'a.yaml': rule('R', 'ka.verb = create') };
-  const appended = { ...base, 'b.yaml': `- rule: R\n  condition: and ka.user.name = bob\n  override:\n    condition: append\n` };
+  const appended = {
+    ...base,
+    'b.yaml': `- rule: R\n  condition: and ka.user.name = bob\n  override:\n    condition: append\n`,
+  };
   assert.equal(fire(appended, create).length, 0);
-  const replaced = { ...base, 'b.yaml': `- rule: R\n  output: new %ka.verb\n  priority: CRITICAL\n  override:\n    output: replace\n    priority: replace\n` };
+  const replaced = {
+    ...base,
+    'b.yaml': `- rule: R\n  output: new %ka.verb\n  priority: CRITICAL\n  override:\n    output: replace\n    priority: replace\n`,
+  };
   const [d] = fire(replaced, create);
   assert.equal(d!.output, 'new create');
   assert.equal(d!.priority, 'Critical');
@@ -89,7 +124,10 @@ test('override: append condition, replace output / priority / enabled; unexpecte
   assert.equal(load(disabled).stats.disabledRules, 1);
   const reenabled = { ...disabled, 'c.yaml': `- rule: R\n  enabled: true\n` };
   assert.equal(fire(reenabled, create).length, 1);
-  const unexpected = load({ ...base, 'b.yaml': `- rule: R\n  desc: x\n  condition: a\n  override:\n    desc: replace\n` });
+  const unexpected = load({
+    ...base,
+    'b.yaml': `- rule: R\n  desc: x\n  condition: a\n  override:\n    desc: replace\n`,
+  });
   assert.equal(unexpected.pack, null);
   assert.match(unexpected.problems.find((p) => p.severity !== 'warning')!.message, /Unexpected key 'condition'/);
   const missing = load({ 'a.yaml': `- rule: Nope\n  condition: x\n  override:\n    condition: append\n` });
@@ -104,14 +142,28 @@ test('rules of other sources load for their lists/macros, never run, and may use
   const r = load(files);
   assert.equal(r.stats.otherSourceRules, 1);
   assert.equal(r.stats.activeRules, 1);
-  assert.deepEqual(fire(files, create).map((d) => d.info.rule), ['K']);
+  assert.deepEqual(
+    fire(files, create).map((d) => d.info.rule),
+    ['K'],
+  );
 });
 
 test('required_engine_version and required_plugin_versions are checked and reported', () => {
-  const r = load({ 'a.yaml': `- required_engine_version: 15\n- required_plugin_versions:\n  - name: k8saudit\n    version: 0.18.0\n  - name: cloudtrail\n    version: 0.1.0\n` });
+  const r = load({
+    'a.yaml': `- required_engine_version: 15\n- required_plugin_versions:\n  - name: k8saudit\n    version: 0.18.0\n  - name: cloudtrail\n    version: 0.1.0\n`,
+  });
   assert.equal(r.stats.requiredEngineVersion, '0.15.0');
-  assert.deepEqual(r.stats.requiredPluginVersions.map((p) => [p.name, p.satisfied]), [['k8saudit', true], ['cloudtrail', false]]);
-  assert.match(r.problems.find((p) => p.severity === 'warning')!.message, /Plugin requirement not satisfied, must load one of: cloudtrail \(>= 0.1.0\)/);
+  assert.deepEqual(
+    r.stats.requiredPluginVersions.map((p) => [p.name, p.satisfied]),
+    [
+      ['k8saudit', true],
+      ['cloudtrail', false],
+    ],
+  );
+  assert.match(
+    r.problems.find((p) => p.severity === 'warning')!.message,
+    /Plugin requirement not satisfied, must load one of: cloudtrail \(>= 0.1.0\)/,
+  );
   assert.ok(r.pack !== null);
   const tooNew = load({ 'a.yaml': `- required_engine_version: 1.0.0\n` });
   assert.equal(tooNew.pack, null);
@@ -119,7 +171,9 @@ test('required_engine_version and required_plugin_versions are checked and repor
 });
 
 test('skip-if-unknown-filter turns an unknown field into a warning and skips the rule', () => {
-  const r = load({ 'a.yaml': rule('X', 'k8s.ns.name = x', '  skip-if-unknown-filter: true\n') + rule('Y', 'ka.verb = create') });
+  const r = load({
+    'a.yaml': rule('X', 'k8s.ns.name = x', '  skip-if-unknown-filter: true\n') + rule('Y', 'ka.verb = create'),
+  });
   assert.ok(r.pack !== null);
   assert.equal(r.stats.skippedRules, 1);
   assert.equal(r.stats.activeRules, 1);
@@ -128,7 +182,10 @@ test('skip-if-unknown-filter turns an unknown field into a warning and skips the
 test('lint reports every error of every file in one run, with file, rule, line and column', () => {
   const problems = lintFalcoRules([
     { name: 'one.yaml', text: rule('Bad1', 'ka.verb = = x') + rule('Bad2', 'ka.nope = 1') },
-    { name: 'two.yaml', text: `- macro: m\n  condition: (ka.verb = create\n- rule: Missing\n  desc: d\n  condition: ka.verb = x\n  priority: INFO\n` },
+    {
+      name: 'two.yaml',
+      text: `- macro: m\n  condition: (ka.verb = create\n- rule: Missing\n  desc: d\n  condition: ka.verb = x\n  priority: INFO\n`,
+    },
   ]).filter((p) => p.severity !== 'warning');
   assert.deepEqual(
     problems.map((p) => [p.file, p.rule, p.line, p.column]),
@@ -143,7 +200,7 @@ test('lint reports every error of every file in one run, with file, rule, line a
   assert.match(problems[1]!.message, /nonexistent field ka.nope/);
 });
 
-test('an invalid priority does not hide the same rule\'s condition and output errors', () => {
+test("an invalid priority does not hide the same rule's condition and output errors", () => {
   const text = `- rule: Bad\n  desc: d\n  condition: ka.verb === x\n  output: "%ka.bogus"\n  priority: SUPERBAD\n  source: k8s_audit\n`;
   const problems = lintFalcoRules([{ name: 'p.yaml', text }]);
   assert.deepEqual(
@@ -157,7 +214,12 @@ test('an invalid priority does not hide the same rule\'s condition and output er
 });
 
 test('detections: type, engine, severity, priority, tags, mitre, output line', () => {
-  const files = { 'a.yaml': rule('T', 'ka.verb = create', '  tags: [k8s, mitre_privilege_escalation, T1610]\n').replace('WARNING', 'NOTICE') };
+  const files = {
+    'a.yaml': rule('T', 'ka.verb = create', '  tags: [k8s, mitre_privilege_escalation, T1610]\n').replace(
+      'WARNING',
+      'NOTICE',
+    ),
+  };
   const [d] = fire(files, create);
   assert.equal(d!.info.type, 'Falco:T');
   assert.equal(d!.info.engine, 'falco');
@@ -174,7 +236,10 @@ test('indexing: per-rule verbs/resources from and/or/in/macros; the pack index i
     'a.yaml':
       `- macro: kmodify\n  condition: (ka.verb in (create,update,patch))\n` +
       rule('Pods', 'kmodify and ka.target.resource = pods') +
-      rule('Either', '(ka.verb = delete and ka.target.resource = secrets) or (ka.verb = get and ka.target.resource in (configmaps))') +
+      rule(
+        'Either',
+        '(ka.verb = delete and ka.target.resource = secrets) or (ka.verb = get and ka.target.resource in (configmaps))',
+      ) +
       rule('Negated', 'not ka.verb = get and ka.target.resource = pods'),
   };
   const r = load(files);
@@ -183,29 +248,66 @@ test('indexing: per-rule verbs/resources from and/or/in/macros; the pack index i
   assert.deepEqual(ix['Either'], { verbs: ['delete', 'get'], resources: ['configmaps', 'secrets'] });
   assert.deepEqual(ix['Negated'], { resources: ['pods'] });
   assert.deepEqual(r.pack!.index, { resources: ['configmaps', 'pods', 'secrets'] });
-  assert.deepEqual(r.pack!.candidates('delete', 'pods').map((d) => d.info.rule), ['Negated']);
-  assert.deepEqual(r.pack!.candidates('create', 'pods').map((d) => d.info.rule), ['Pods', 'Negated']);
-  assert.deepEqual(r.pack!.candidates('create', null).map((d) => d.info.rule), []);
+  assert.deepEqual(
+    r.pack!.candidates('delete', 'pods').map((d) => d.info.rule),
+    ['Negated'],
+  );
+  assert.deepEqual(
+    r.pack!.candidates('create', 'pods').map((d) => d.info.rule),
+    ['Pods', 'Negated'],
+  );
+  assert.deepEqual(
+    r.pack!.candidates('create', null).map((d) => d.info.rule),
+    [],
+  );
   assert.equal(r.stats.unindexed, 0);
 });
 
 test('redefining a k8s_audit rule without its source is an error (the default source is syscall)', () => {
-  const r = load({ 'a.yaml': rule('R', 'ka.verb = create'), 'b.yaml': `- rule: R\n  desc: d\n  condition: ka.verb = get\n  output: o\n  priority: INFO\n` });
+  const r = load({
+    'a.yaml': rule('R', 'ka.verb = create'),
+    'b.yaml': `- rule: R\n  desc: d\n  condition: ka.verb = get\n  output: o\n  priority: INFO\n`,
+  });
   assert.equal(r.pack, null);
   assert.match(r.problems[0]!.message, /redefined with a different source \('syscall' instead of 'k8s_audit'\)/);
 });
 
 test('fuzz: random rule files never crash the loader; the pack never throws on events', () => {
   let a = 0x1234;
-  const rand = () => ((a = (Math.imul(a, 1103515245) + 12345) >>> 0) / 4294967296);
+  const rand = () => (a = (Math.imul(a, 1103515245) + 12345) >>> 0) / 4294967296;
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const conds = ['ka.verb = create', 'ka.user.groups intersects (x)', 'jevt.value[/user] exists', 'not m', 'ka.uri glob "*[a-"', 'ka.uri regex "a|"', '(', 'm or', 'ka.uri.param[a] = b',
-    'ka.req.pod.containers.image.repository in (l)', 'evt.rawtime > 5', 'ka.target.resource in (pods, secrets)'];
-  const events = [create, auditEvent({ verb: 'get', objectRef: { resource: 'secrets' } }), auditEvent({ requestURI: '/x?%zz' })];
+  const conds = [
+    'ka.verb = create',
+    'ka.user.groups intersects (x)',
+    'jevt.value[/user] exists',
+    'not m',
+    'ka.uri glob "*[a-"',
+    'ka.uri regex "a|"',
+    '(',
+    'm or',
+    'ka.uri.param[a] = b',
+    'ka.req.pod.containers.image.repository in (l)',
+    'evt.rawtime > 5',
+    'ka.target.resource in (pods, secrets)',
+  ];
+  const events = [
+    create,
+    auditEvent({ verb: 'get', objectRef: { resource: 'secrets' } }),
+    auditEvent({ requestURI: '/x?%zz' }),
+  ];
   for (let i = 0; i < 300; i++) {
     const text =
       `- list: l\n  items: [${pick(['a', '"b c"', ''])}]\n- macro: m\n  condition: ${pick(conds)}\n` +
-      rule('R', `${pick(conds)} ${pick(['and', 'or'])} ${pick(conds)}`, pick(['', '  enabled: false\n', '  tags: [T1609]\n', '  exceptions:\n    - name: e\n      fields: [ka.verb]\n      values: [[get]]\n']));
+      rule(
+        'R',
+        `${pick(conds)} ${pick(['and', 'or'])} ${pick(conds)}`,
+        pick([
+          '',
+          '  enabled: false\n',
+          '  tags: [T1609]\n',
+          '  exceptions:\n    - name: e\n      fields: [ka.verb]\n      values: [[get]]\n',
+        ]),
+      );
     const r = load({ 'f.yaml': text }, { match: pick(['first', 'all'] as const) });
     for (const p of r.problems) assert.ok(p.line >= 0 && p.column >= 0 && p.message.length > 0);
     if (r.pack !== null) for (const e of events) r.pack.evaluate(e, () => {});
@@ -220,7 +322,10 @@ test('the pack plugs into the DetectionEngine and is only dispatched events its 
   const out: Detection[] = [];
   engine.dispatch(create, (d) => out.push(d));
   engine.dispatch(auditEvent({ verb: 'get', objectRef: { resource: 'secrets', name: 's' } }), (d) => out.push(d));
-  assert.deepEqual(out.map((d) => d.info.type), ['Falco:Secrets']);
+  assert.deepEqual(
+    out.map((d) => d.info.type),
+    ['Falco:Secrets'],
+  );
   assert.equal(engine.stats().evaluations, 1);
 });
 

@@ -22,7 +22,16 @@ import type { SourceProblem } from '../../model/errors.js';
 import { ConditionNodes, conditionDepth, mapCondition, tagOrigin, type ConditionNode } from './falco-condition-ast.js';
 import { compileCondition } from './falco-condition-compiler.js';
 import { parseCondition } from './falco-condition-parser.js';
-import { quoteListItem, SourceText, substituteLists, withExceptions, isListComp, type ExceptionSpec, type NamedList, type TextLocation } from './falco-condition-text.js';
+import {
+  quoteListItem,
+  SourceText,
+  substituteLists,
+  withExceptions,
+  isListComp,
+  type ExceptionSpec,
+  type NamedList,
+  type TextLocation,
+} from './falco-condition-text.js';
 import { falcoField } from './falco-fields.js';
 import { deriveIndex } from './falco-index.js';
 import { compileOutput } from './falco-output.js';
@@ -96,7 +105,10 @@ export interface FalcoLoadResult {
 }
 
 /** Read and load rules files, in order. */
-export async function loadFalcoRules(files: readonly string[], options: FalcoLoadOptions = {}): Promise<FalcoLoadResult> {
+export async function loadFalcoRules(
+  files: readonly string[],
+  options: FalcoLoadOptions = {},
+): Promise<FalcoLoadResult> {
   const sources: { name: string; text: string }[] = [];
   const problems: SourceProblem[] = [];
   for (const f of files) {
@@ -135,7 +147,11 @@ export async function lintFalcoRuleFiles(files: readonly string[]): Promise<Sour
 
 function withProblems(r: FalcoLoadResult, extra: SourceProblem[]): FalcoLoadResult {
   if (extra.length === 0) return r;
-  return { pack: null, problems: [...extra, ...r.problems], stats: { ...r.stats, errors: r.stats.errors + extra.length } };
+  return {
+    pack: null,
+    problems: [...extra, ...r.problems],
+    stats: { ...r.stats, errors: r.stats.errors + extra.length },
+  };
 }
 
 // ---- collector ---------------------------------------------------------------------------
@@ -177,12 +193,57 @@ interface RuleInfo extends Located {
 const LIST_KEYS = new Set(['list', 'items', 'append', 'override']);
 const MACRO_KEYS = new Set(['macro', 'condition', 'append', 'override', 'source']);
 const RULE_KEYS = new Set([
-  'rule', 'condition', 'output', 'desc', 'priority', 'source', 'enabled', 'tags', 'exceptions', 'capture', 'capture_duration',
-  'warn_evttypes', 'skip-if-unknown-filter', 'append', 'override',
+  'rule',
+  'condition',
+  'output',
+  'desc',
+  'priority',
+  'source',
+  'enabled',
+  'tags',
+  'exceptions',
+  'capture',
+  'capture_duration',
+  'warn_evttypes',
+  'skip-if-unknown-filter',
+  'append',
+  'override',
 ]);
 const RULE_APPENDABLE = new Set(['condition', 'output', 'desc', 'tags', 'exceptions']);
-const RULE_REPLACEABLE = new Set(['condition', 'output', 'desc', 'priority', 'capture', 'capture_duration', 'tags', 'exceptions', 'enabled', 'warn_evttypes', 'skip-if-unknown-filter']);
-const EXCEPTION_COMPS = new Set(['=', '==', '!=', '<', '<=', '>', '>=', 'contains', 'icontains', 'bcontains', 'startswith', 'bstartswith', 'endswith', 'glob', 'iglob', 'regex', 'in', 'intersects', 'pmatch']);
+const RULE_REPLACEABLE = new Set([
+  'condition',
+  'output',
+  'desc',
+  'priority',
+  'capture',
+  'capture_duration',
+  'tags',
+  'exceptions',
+  'enabled',
+  'warn_evttypes',
+  'skip-if-unknown-filter',
+]);
+const EXCEPTION_COMPS = new Set([
+  '=',
+  '==',
+  '!=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  'contains',
+  'icontains',
+  'bcontains',
+  'startswith',
+  'bstartswith',
+  'endswith',
+  'glob',
+  'iglob',
+  'regex',
+  'in',
+  'intersects',
+  'pmatch',
+]);
 
 class Collector {
   readonly problems: SourceProblem[] = [];
@@ -203,13 +264,30 @@ class Collector {
         this.item(file, item);
       } catch (e) {
         // A malformed item must not stop the others: report it where it is.
-        this.problems.push({ file: file.file, ...item.where, message: `internal error reading item: ${(e as Error).message}` });
+        this.problems.push({
+          file: file.file,
+          ...item.where,
+          message: `internal error reading item: ${(e as Error).message}`,
+        });
       }
     }
   }
 
-  private err(file: RuleFileSource, where: TextLocation, message: string, rule?: string, severity: 'error' | 'warning' = 'error'): void {
-    this.problems.push({ file: file.file, line: where.line, column: where.column, message, ...(rule !== undefined ? { rule } : {}), ...(severity === 'warning' ? { severity } : {}) });
+  private err(
+    file: RuleFileSource,
+    where: TextLocation,
+    message: string,
+    rule?: string,
+    severity: 'error' | 'warning' = 'error',
+  ): void {
+    this.problems.push({
+      file: file.file,
+      line: where.line,
+      column: where.column,
+      message,
+      ...(rule !== undefined ? { rule } : {}),
+      ...(severity === 'warning' ? { severity } : {}),
+    });
   }
 
   private item(file: RuleFileSource, item: RuleFileItem): void {
@@ -230,7 +308,8 @@ class Collector {
   private unknownKeys(file: RuleFileSource, map: YAMLMap, known: ReadonlySet<string>, name: string | undefined): void {
     for (const pair of map.items) {
       const k = scalarText(pair.key);
-      if (k !== null && !known.has(k)) this.err(file, file.at(pair.key as Node), `Unknown key '${k}'. The key will be ignored.`, name, 'warning');
+      if (k !== null && !known.has(k))
+        this.err(file, file.at(pair.key as Node), `Unknown key '${k}'. The key will be ignored.`, name, 'warning');
     }
   }
 
@@ -238,10 +317,19 @@ class Collector {
     const node = item.map.get('required_engine_version', true) as Node | undefined;
     const s = scalarText(node);
     const v = s === null ? null : /^\d+$/.test(s) ? ([0, Number(s), 0] as [number, number, number]) : parseSemver(s);
-    if (v === null) return this.err(file, file.at(node), `Unable to parse engine version '${s ?? ''}' as a semver string. Expected "x.y.z" semver format.`);
+    if (v === null)
+      return this.err(
+        file,
+        file.at(node),
+        `Unable to parse engine version '${s ?? ''}' as a semver string. Expected "x.y.z" semver format.`,
+      );
     const engine = parseSemver(FALCO_ENGINE_VERSION)!;
     if (v[0] !== engine[0] || compareSemver(engine, v) < 0) {
-      this.err(file, file.at(node), `Rules require engine version ${v.join('.')}, but engine version is ${FALCO_ENGINE_VERSION}`);
+      this.err(
+        file,
+        file.at(node),
+        `Rules require engine version ${v.join('.')}, but engine version is ${FALCO_ENGINE_VERSION}`,
+      );
     }
     if (this.requiredEngine === null || compareSemver(v, this.requiredEngine) > 0) this.requiredEngine = v;
   }
@@ -270,11 +358,19 @@ class Collector {
         }
       }
       const satisfied = [{ name, version }, ...alternatives].some((r) => pluginSatisfies(r.name, r.version));
-      this.plugins.push(Object.freeze({ name, version, alternatives: Object.freeze(alternatives), satisfied, file: file.file }));
+      this.plugins.push(
+        Object.freeze({ name, version, alternatives: Object.freeze(alternatives), satisfied, file: file.file }),
+      );
       if (!satisfied) {
         // A warning, not an error: only k8s_audit fields matter here, and an unknown field is reported where it is used.
         const all = [{ name, version }, ...alternatives].map((r) => `${r.name} (>= ${r.version})`).join(', ');
-        this.err(file, file.at(entry), `Plugin requirement not satisfied, must load one of: ${all}`, undefined, 'warning');
+        this.err(
+          file,
+          file.at(entry),
+          `Plugin requirement not satisfied, must load one of: ${all}`,
+          undefined,
+          'warning',
+        );
       }
     }
   }
@@ -302,18 +398,30 @@ class Collector {
   private list(file: RuleFileSource, item: RuleFileItem): void {
     const name = scalarText(item.map.get('list', true)) ?? '';
     this.unknownKeys(file, item.map, LIST_KEYS, name);
-    if (!/^[^()"'\s=,]+$/.test(name)) this.err(file, item.where, `List name '${name}' contains invalid characters`, name, 'warning');
+    if (!/^[^()"'\s=,]+$/.test(name))
+      this.err(file, item.where, `List name '${name}' contains invalid characters`, name, 'warning');
     const itemsNode = item.map.get('items', true);
     const items = itemsNode === undefined ? null : stringSeq(itemsNode);
-    if (items === null) return this.err(file, item.where, itemsNode === undefined ? `Item has no mapping for key 'items'` : `Value of items must be a sequence of strings`, name);
+    if (items === null)
+      return this.err(
+        file,
+        item.where,
+        itemsNode === undefined
+          ? `Item has no mapping for key 'items'`
+          : `Value of items must be a sequence of strings`,
+        name,
+      );
     const append = yamlBool(item.map.get('append', true));
     const override = this.override(file, item.map, name);
-    if (append === true && override !== null) return this.err(file, item.where, `Keys 'override' and 'append: true' cannot be used together.`, name);
-    const mode = append === true ? 'append' : override?.get('items') ?? null;
-    if (append === true) this.err(file, item.where, `Using 'append' is deprecated: use 'override: {items: append}'`, name, 'warning');
+    if (append === true && override !== null)
+      return this.err(file, item.where, `Keys 'override' and 'append: true' cannot be used together.`, name);
+    const mode = append === true ? 'append' : (override?.get('items') ?? null);
+    if (append === true)
+      this.err(file, item.where, `Using 'append' is deprecated: use 'override: {items: append}'`, name, 'warning');
     const prev = this.lists.get(name);
     if (mode === 'append') {
-      if (prev === undefined) return this.err(file, item.where, `List has 'append' key but no list by that name already exists`, name);
+      if (prev === undefined)
+        return this.err(file, item.where, `List has 'append' key but no list by that name already exists`, name);
       prev.items.push(...items);
       prev.visibility = this.#counter;
       return;
@@ -323,23 +431,34 @@ class Collector {
       prev.visibility = this.#counter;
       return;
     }
-    this.lists.set(name, { name, items, index: this.#counter, visibility: this.#counter, file: file.file, where: item.where });
+    this.lists.set(name, {
+      name,
+      items,
+      index: this.#counter,
+      visibility: this.#counter,
+      file: file.file,
+      where: item.where,
+    });
   }
 
   private macro(file: RuleFileSource, item: RuleFileItem): void {
     const name = scalarText(item.map.get('macro', true)) ?? '';
     this.unknownKeys(file, item.map, MACRO_KEYS, name);
-    if (!/^[a-zA-Z]+[a-zA-Z0-9_]*$/.test(name)) this.err(file, item.where, `Macro name '${name}' contains invalid characters`, name, 'warning');
+    if (!/^[a-zA-Z]+[a-zA-Z0-9_]*$/.test(name))
+      this.err(file, item.where, `Macro name '${name}' contains invalid characters`, name, 'warning');
     const condNode = item.map.get('condition', true) as Node | undefined;
-    if (condNode === undefined || scalarText(condNode) === null) return this.err(file, item.where, `Item has no mapping for key 'condition'`, name);
+    if (condNode === undefined || scalarText(condNode) === null)
+      return this.err(file, item.where, `Item has no mapping for key 'condition'`, name);
     const cond = file.sourceText(condNode);
     const append = yamlBool(item.map.get('append', true));
     const override = this.override(file, item.map, name);
-    if (append === true && override !== null) return this.err(file, item.where, `Keys 'override' and 'append: true' cannot be used together.`, name);
-    const mode = append === true ? 'append' : override?.get('condition') ?? null;
+    if (append === true && override !== null)
+      return this.err(file, item.where, `Keys 'override' and 'append: true' cannot be used together.`, name);
+    const mode = append === true ? 'append' : (override?.get('condition') ?? null);
     const prev = this.macros.get(name);
     if (mode === 'append') {
-      if (prev === undefined) return this.err(file, item.where, `Macro has 'append' key but no macro by that name already exists`, name);
+      if (prev === undefined)
+        return this.err(file, item.where, `Macro has 'append' key but no macro by that name already exists`, name);
       prev.cond = SourceText.concat([prev.cond, ' ', cond], prev.where);
       prev.visibility = this.#counter;
       return;
@@ -349,10 +468,23 @@ class Collector {
       prev.visibility = this.#counter;
       return;
     }
-    this.macros.set(name, { name, cond, index: this.#counter, visibility: this.#counter, file: file.file, where: item.where });
+    this.macros.set(name, {
+      name,
+      cond,
+      index: this.#counter,
+      visibility: this.#counter,
+      file: file.file,
+      where: item.where,
+    });
   }
 
-  private exceptions(file: RuleFileSource, node: unknown, rule: string, source: string, existing: readonly ExceptionSpec[] = []): ExceptionSpec[] | null {
+  private exceptions(
+    file: RuleFileSource,
+    node: unknown,
+    rule: string,
+    source: string,
+    existing: readonly ExceptionSpec[] = [],
+  ): ExceptionSpec[] | null {
     if (!isSeq(node)) {
       this.err(file, file.at(node as Node), `Rule exceptions must be a sequence`, rule);
       return null;
@@ -370,14 +502,18 @@ class Collector {
         this.err(file, where, `Item has no mapping for key 'name'`, rule);
         return null;
       }
-      if (names.has(name)) this.err(file, where, `Multiple definitions of exception '${name}' in the same rule`, rule, 'warning');
+      if (names.has(name))
+        this.err(file, where, `Multiple definitions of exception '${name}' in the same rule`, rule, 'warning');
       names.add(name);
       const fieldsNode = ex.get('fields', true);
       const compsNode = ex.get('comps', true);
       const valuesNode = ex.get('values', true);
       // When appending, an exception that already exists may give only new values.
       const known = existing.find((e) => e.name === name);
-      const single = fieldsNode === undefined && known !== undefined && typeof known.fields === 'string' ? known.fields : scalarText(fieldsNode);
+      const single =
+        fieldsNode === undefined && known !== undefined && typeof known.fields === 'string'
+          ? known.fields
+          : scalarText(fieldsNode);
       const fields: string | string[] | null =
         single ?? (fieldsNode === undefined && known !== undefined ? [...known.fields] : stringSeq(fieldsNode));
       if (fields === null) {
@@ -385,14 +521,26 @@ class Collector {
         return null;
       }
       const checkField = (f: string) => {
-        if (source === AUDIT_SOURCE && falcoField(f.replace(/\[.*$/, '')) === undefined) this.err(file, where, `'${f}' is not a supported filter field`, rule);
+        if (source === AUDIT_SOURCE && falcoField(f.replace(/\[.*$/, '')) === undefined)
+          this.err(file, where, `'${f}' is not a supported filter field`, rule);
       };
       let comps: string | string[];
       const values: (string | (string | string[])[])[] = [];
       if (typeof fields === 'string') {
         checkField(fields);
-        comps = compsNode === undefined ? (known !== undefined && typeof known.comps === 'string' ? known.comps : 'in') : scalarText(compsNode) ?? '';
-        if (!isListComp(comps)) this.err(file, where, `Rule exception '${name}': with a single field, comps must be in, pmatch, intersects or an operator with a modifier`, rule);
+        comps =
+          compsNode === undefined
+            ? known !== undefined && typeof known.comps === 'string'
+              ? known.comps
+              : 'in'
+            : (scalarText(compsNode) ?? '');
+        if (!isListComp(comps))
+          this.err(
+            file,
+            where,
+            `Rule exception '${name}': with a single field, comps must be in, pmatch, intersects or an operator with a modifier`,
+            rule,
+          );
         if (valuesNode !== undefined) {
           const vs = isSeq(valuesNode) ? valuesNode.items : [];
           for (const v of vs) {
@@ -402,12 +550,19 @@ class Collector {
         }
       } else {
         fields.forEach(checkField);
-        const cs = compsNode === undefined ? (known !== undefined && typeof known.comps !== 'string' ? [...known.comps] : fields.map(() => '=')) : stringSeq(compsNode);
+        const cs =
+          compsNode === undefined
+            ? known !== undefined && typeof known.comps !== 'string'
+              ? [...known.comps]
+              : fields.map(() => '=')
+            : stringSeq(compsNode);
         if (cs === null || cs.length !== fields.length) {
           this.err(file, where, `Rule exception '${name}': fields and comps lists must have equal length`, rule);
           return null;
         }
-        for (const c of cs) if (!EXCEPTION_COMPS.has(c.replace(/\s+(oneof|anyof|allof)$/, ''))) this.err(file, where, `Rule exception '${name}': '${c}' is not a supported comparison operator`, rule);
+        for (const c of cs)
+          if (!EXCEPTION_COMPS.has(c.replace(/\s+(oneof|anyof|allof)$/, '')))
+            this.err(file, where, `Rule exception '${name}': '${c}' is not a supported comparison operator`, rule);
         comps = cs;
         if (valuesNode !== undefined) {
           if (!isSeq(valuesNode)) {
@@ -416,7 +571,12 @@ class Collector {
           }
           for (const tuple of valuesNode.items) {
             if (!isSeq(tuple) || tuple.items.length !== fields.length) {
-              this.err(file, file.at(tuple as Node), `Rule exception '${name}': each values entry must be a list with one item per field (${fields.length})`, rule);
+              this.err(
+                file,
+                file.at(tuple as Node),
+                `Rule exception '${name}': each values entry must be a list with one item per field (${fields.length})`,
+                rule,
+              );
               return null;
             }
             values.push(tuple.items.map((x) => scalarText(x) ?? stringSeq(x) ?? ''));
@@ -436,13 +596,26 @@ class Collector {
     const str = (k: string) => scalarText(map.get(k, true));
     const append = yamlBool(map.get('append', true));
     const override = this.override(file, map, name);
-    if (append === true && override !== null) return this.err(file, item.where, `Keys 'override' and 'append: true' cannot be used together.`, name);
+    if (append === true && override !== null)
+      return this.err(file, item.where, `Keys 'override' and 'append: true' cannot be used together.`, name);
     const prev = this.rules.get(name);
     const source = str('source');
 
     if (append === true || override !== null) {
-      if (prev === undefined) return this.err(file, item.where, `Rule has 'append' or 'override' key but no rule by that name already exists`, name);
-      if (source !== null && source !== prev.source) return this.err(file, item.where, `Rule source '${source}' differs from the source '${prev.source}' of the rule it modifies`, name);
+      if (prev === undefined)
+        return this.err(
+          file,
+          item.where,
+          `Rule has 'append' or 'override' key but no rule by that name already exists`,
+          name,
+        );
+      if (source !== null && source !== prev.source)
+        return this.err(
+          file,
+          item.where,
+          `Rule source '${source}' differs from the source '${prev.source}' of the rule it modifies`,
+          name,
+        );
       const ops = new Map<string, 'append' | 'replace'>();
       if (append === true) {
         this.err(file, item.where, `Using 'append' is deprecated: use 'override'`, name, 'warning');
@@ -450,13 +623,21 @@ class Collector {
       } else {
         for (const [k, mode] of override!) {
           if (!has(k)) this.err(file, item.where, `Key '${k}' is listed under override but not defined`, name);
-          else if (mode === 'append' && !RULE_APPENDABLE.has(k)) this.err(file, item.where, `Key '${k}' cannot be appended to`, name);
-          else if (mode === 'replace' && !RULE_REPLACEABLE.has(k)) this.err(file, item.where, `Key '${k}' cannot be replaced`, name);
+          else if (mode === 'append' && !RULE_APPENDABLE.has(k))
+            this.err(file, item.where, `Key '${k}' cannot be appended to`, name);
+          else if (mode === 'replace' && !RULE_REPLACEABLE.has(k))
+            this.err(file, item.where, `Key '${k}' cannot be replaced`, name);
           else ops.set(k, mode);
         }
         for (const pair of map.items) {
           const k = scalarText(pair.key);
-          if (k !== null && k !== 'rule' && k !== 'override' && k !== 'source' && !override!.has(k)) this.err(file, file.at(pair.key as Node), `Unexpected key '${k}': an override must list every key it changes`, name);
+          if (k !== null && k !== 'rule' && k !== 'override' && k !== 'source' && !override!.has(k))
+            this.err(
+              file,
+              file.at(pair.key as Node),
+              `Unexpected key '${k}': an override must list every key it changes`,
+              name,
+            );
         }
       }
       for (const [k, mode] of ops) this.applyRuleKey(file, prev, map, k, mode);
@@ -467,15 +648,28 @@ class Collector {
     if (!full.some(has)) {
       const enabled = yamlBool(map.get('enabled', true));
       if (enabled === null) return this.err(file, item.where, `Item has no mapping for key 'condition'`, name);
-      if (prev === undefined) return this.err(file, item.where, `Rule has 'enabled' key but no rule by that name already exists`, name);
-      this.err(file, item.where, `Redefining a rule only to set 'enabled' is deprecated: use 'override: {enabled: replace}'`, name, 'warning');
+      if (prev === undefined)
+        return this.err(file, item.where, `Rule has 'enabled' key but no rule by that name already exists`, name);
+      this.err(
+        file,
+        item.where,
+        `Redefining a rule only to set 'enabled' is deprecated: use 'override: {enabled: replace}'`,
+        name,
+        'warning',
+      );
       prev.enabled = enabled;
       return;
     }
     for (const k of full) if (!has(k)) return this.err(file, item.where, `Item has no mapping for key '${k}'`, name);
     const effectiveSource = source ?? 'syscall';
     // The source defaults to syscall, so a redefinition of a k8s_audit rule must repeat it.
-    if (prev !== undefined && effectiveSource !== prev.source) return this.err(file, item.where, `Rule '${name}' is redefined with a different source ('${effectiveSource}' instead of '${prev.source}')`, name);
+    if (prev !== undefined && effectiveSource !== prev.source)
+      return this.err(
+        file,
+        item.where,
+        `Rule '${name}' is redefined with a different source ('${effectiveSource}' instead of '${prev.source}')`,
+        name,
+      );
     // A bad priority, enabled or tags is reported and the rule is still defined with a stand-in
     // value, so its condition and output are checked too (lint reports every error in one run;
     // any error keeps the pack from being built, so the stand-in never runs).
@@ -496,7 +690,9 @@ class Collector {
       this.err(file, item.where, `Value of 'tags' must be a sequence of strings`, name);
       tags = [];
     }
-    const exceptions = has('exceptions') ? this.exceptions(file, map.get('exceptions', true), name, effectiveSource) : [];
+    const exceptions = has('exceptions')
+      ? this.exceptions(file, map.get('exceptions', true), name, effectiveSource)
+      : [];
     if (exceptions === null) return;
     const output = (scalarText(outNode) ?? '').trim();
     const info: RuleInfo = {
@@ -518,13 +714,22 @@ class Collector {
     this.rules.set(name, info);
   }
 
-  private applyRuleKey(file: RuleFileSource, rule: RuleInfo, map: YAMLMap, key: string, mode: 'append' | 'replace'): void {
+  private applyRuleKey(
+    file: RuleFileSource,
+    rule: RuleInfo,
+    map: YAMLMap,
+    key: string,
+    mode: 'append' | 'replace',
+  ): void {
     const node = map.get(key, true) as Node;
     const s = scalarText(node);
     switch (key) {
       case 'condition':
         if (s === null) return this.err(file, file.at(node), `Value of condition must be a string`, rule.name);
-        rule.cond = mode === 'append' ? SourceText.concat([rule.cond, ' ', file.sourceText(node)], rule.where) : file.sourceText(node);
+        rule.cond =
+          mode === 'append'
+            ? SourceText.concat([rule.cond, ' ', file.sourceText(node)], rule.where)
+            : file.sourceText(node);
         return;
       case 'output':
         if (s === null) return this.err(file, file.at(node), `Value of output must be a string`, rule.name);
@@ -533,7 +738,7 @@ class Collector {
         rule.outputText = mode === 'append' ? SourceText.fixed(rule.output, file.at(node)) : file.sourceText(node);
         return;
       case 'desc':
-        rule.desc = mode === 'append' ? `${rule.desc} ${s ?? ''}` : s ?? '';
+        rule.desc = mode === 'append' ? `${rule.desc} ${s ?? ''}` : (s ?? '');
         return;
       case 'priority': {
         const p = parsePriority(s ?? '');
@@ -543,7 +748,8 @@ class Collector {
       }
       case 'tags': {
         const t = stringSeq(node);
-        if (t === null) return this.err(file, file.at(node), `Value of 'tags' must be a sequence of strings`, rule.name);
+        if (t === null)
+          return this.err(file, file.at(node), `Value of 'tags' must be a sequence of strings`, rule.name);
         rule.tags = mode === 'append' ? [...new Set([...rule.tags, ...t])] : [...new Set(t)];
         return;
       }
@@ -599,12 +805,16 @@ function pluginSatisfies(name: string, version: string): boolean {
 // ---- compiler ------------------------------------------------------------------------------
 
 /** Load rules from in-memory texts (the core the file-reading variants call). */
-export function loadFalcoRulesFromText(sources: readonly { name: string; text: string }[], options: FalcoLoadOptions = {}): FalcoLoadResult {
+export function loadFalcoRulesFromText(
+  sources: readonly { name: string; text: string }[],
+  options: FalcoLoadOptions = {},
+): FalcoLoadResult {
   const col = new Collector();
   for (const s of sources) col.read(new RuleFileSource(s.name, s.text));
   const problems = col.problems;
   const minPriority = options.minPriority === undefined ? parsePriority('debug')! : parsePriority(options.minPriority);
-  if (minPriority === null) problems.push({ line: 0, column: 0, message: `invalid minimum priority '${options.minPriority ?? ''}'` });
+  if (minPriority === null)
+    problems.push({ line: 0, column: 0, message: `invalid minimum priority '${options.minPriority ?? ''}'` });
 
   // Lists: one-level expansion of lists defined earlier, then Falco's item quoting.
   const lists = [...col.lists.values()].sort((a, b) => a.index - b.index);
@@ -618,8 +828,23 @@ export function loadFalcoRulesFromText(sources: readonly { name: string; text: s
     return { name: l.name, items: items.map(quoteListItem) };
   });
 
-  const report = (loc: { file: string }, where: TextLocation, message: string, rule: string, severity?: 'warning', length?: number): void => {
-    problems.push({ file: loc.file, line: where.line, column: where.column, ...(length !== undefined ? { length } : {}), message, rule, ...(severity ? { severity } : {}) });
+  const report = (
+    loc: { file: string },
+    where: TextLocation,
+    message: string,
+    rule: string,
+    severity?: 'warning',
+    length?: number,
+  ): void => {
+    problems.push({
+      file: loc.file,
+      line: where.line,
+      column: where.column,
+      ...(length !== undefined ? { length } : {}),
+      message,
+      rule,
+      ...(severity ? { severity } : {}),
+    });
   };
 
   // Macros: parse each once (all sources), then resolve lazily with visibility.
@@ -630,13 +855,18 @@ export function loadFalcoRulesFromText(sources: readonly { name: string; text: s
     const text = substituteLists(m.cond, named);
     macroTexts.set(m.name, text);
     const r = parseCondition(text.text, { maxDepth: MAX_RULE_DEPTH });
-    for (const e of r.errors) report(m, text.locate(e.offset), `macro '${m.name}': ${e.message}`, m.name, undefined, e.length);
+    for (const e of r.errors)
+      report(m, text.locate(e.offset), `macro '${m.name}': ${e.message}`, m.name, undefined, e.length);
     parsed.set(m.name, r.value);
   }
   const resolved = new Map<string, ConditionNode | null>();
   const bodies = new WeakSet<ConditionNode>();
   const inProgress = new Set<string>();
-  const resolve = (node: ConditionNode, visibility: number, onUndefined: (name: string, offset: number) => void): ConditionNode =>
+  const resolve = (
+    node: ConditionNode,
+    visibility: number,
+    onUndefined: (name: string, offset: number) => void,
+  ): ConditionNode =>
     mapCondition(node, (leaf) => {
       if (leaf.kind !== 'macro') return leaf;
       const m = col.macros.get(leaf.name);
@@ -657,11 +887,18 @@ export function loadFalcoRulesFromText(sources: readonly { name: string; text: s
     }
     inProgress.add(m.name);
     const text = macroTexts.get(m.name)!;
-    const substituted = resolve(ast, m.visibility, (name, offset) => report(m, text.locate(offset), `Undefined macro '${name}' used in filter.`, m.name));
+    const substituted = resolve(ast, m.visibility, (name, offset) =>
+      report(m, text.locate(offset), `Undefined macro '${name}' used in filter.`, m.name),
+    );
     inProgress.delete(m.name);
     const depth = conditionDepth(substituted);
     if (depth > MAX_RESOLVED_DEPTH) {
-      report(m, m.where, `Macro '${m.name}' nests too deeply once its macros are substituted (depth ${depth}, limit ${MAX_RESOLVED_DEPTH})`, m.name);
+      report(
+        m,
+        m.where,
+        `Macro '${m.name}' nests too deeply once its macros are substituted (depth ${depth}, limit ${MAX_RESOLVED_DEPTH})`,
+        m.name,
+      );
       resolved.set(m.name, null);
       return null;
     }
@@ -686,20 +923,35 @@ export function loadFalcoRulesFromText(sources: readonly { name: string; text: s
     const text = substituteLists(withExceptions(r.cond, r.exceptions), named);
     const ruleProblems: { where: TextLocation; message: string; unknown: boolean; length?: number }[] = [];
     const p = parseCondition(text.text, { maxDepth: MAX_RULE_DEPTH });
-    for (const e of p.errors) ruleProblems.push({ where: text.locate(e.offset), message: e.message, unknown: false, length: e.length });
+    for (const e of p.errors)
+      ruleProblems.push({ where: text.locate(e.offset), message: e.message, unknown: false, length: e.length });
     let predicate = null;
     let tree: ConditionNode | null = null;
     if (p.value !== null) {
-      tree = resolve(p.value, Number.MAX_SAFE_INTEGER, (name, offset) => ruleProblems.push({ where: text.locate(offset), message: `Undefined macro '${name}' used in filter.`, unknown: true }));
+      tree = resolve(p.value, Number.MAX_SAFE_INTEGER, (name, offset) =>
+        ruleProblems.push({
+          where: text.locate(offset),
+          message: `Undefined macro '${name}' used in filter.`,
+          unknown: true,
+        }),
+      );
       const depth = conditionDepth(tree);
-      if (depth > MAX_RESOLVED_DEPTH) ruleProblems.push({ where: r.where, message: `Condition nests too deeply once macros are substituted (depth ${depth}, limit ${MAX_RESOLVED_DEPTH})`, unknown: false });
+      if (depth > MAX_RESOLVED_DEPTH)
+        ruleProblems.push({
+          where: r.where,
+          message: `Condition nests too deeply once macros are substituted (depth ${depth}, limit ${MAX_RESOLVED_DEPTH})`,
+          unknown: false,
+        });
       if (isAudit && ruleProblems.length === 0) {
         const c = compileCondition(tree);
         for (const e of c.errors) {
           // Inside a substituted macro: point into the macro's own text (and file).
           const m = e.origin === undefined ? undefined : col.macros.get(e.origin);
           const where = m === undefined ? text.locate(e.offset) : macroTexts.get(m.name)!.locate(e.offset);
-          const message = m === undefined ? e.message : `${e.message} (in macro '${m.name}'${m.file !== r.file ? ` of ${m.file}` : ''})`;
+          const message =
+            m === undefined
+              ? e.message
+              : `${e.message} (in macro '${m.name}'${m.file !== r.file ? ` of ${m.file}` : ''})`;
           ruleProblems.push({ where, message, unknown: e.unknownFilter === true, length: e.length });
         }
         predicate = c.value;
@@ -710,13 +962,20 @@ export function loadFalcoRulesFromText(sources: readonly { name: string; text: s
       const o = compileOutput(r.output);
       // The output was trimmed; locate errors from the start of its (untrimmed) source.
       const lead = r.outputText.text.length - r.outputText.text.trimStart().length;
-      for (const e of o.errors) ruleProblems.push({ where: r.outputText.locate(lead + e.offset), message: e.message, unknown: e.unknownFilter === true, length: e.length });
+      for (const e of o.errors)
+        ruleProblems.push({
+          where: r.outputText.locate(lead + e.offset),
+          message: e.message,
+          unknown: e.unknownFilter === true,
+          length: e.length,
+        });
       output = o.value;
     }
     if (ruleProblems.length > 0) {
       if (r.skipIfUnknownFilter && ruleProblems.every((x) => x.unknown)) {
         skipped++;
-        for (const x of ruleProblems) report(r, x.where, `${x.message} (rule skipped: skip-if-unknown-filter)`, r.name, 'warning');
+        for (const x of ruleProblems)
+          report(r, x.where, `${x.message} (rule skipped: skip-if-unknown-filter)`, r.name, 'warning');
       } else for (const x of ruleProblems) report(r, x.where, x.message, r.name, undefined, x.length);
       continue;
     }
@@ -740,7 +999,12 @@ export function loadFalcoRulesFromText(sources: readonly { name: string; text: s
 
   // Report in reading order: by file, then position.
   const fileOrder = new Map(sources.map((s, i) => [s.name, i]));
-  problems.sort((a, b) => (fileOrder.get(a.file ?? '') ?? -1) - (fileOrder.get(b.file ?? '') ?? -1) || a.line - b.line || a.column - b.column);
+  problems.sort(
+    (a, b) =>
+      (fileOrder.get(a.file ?? '') ?? -1) - (fileOrder.get(b.file ?? '') ?? -1) ||
+      a.line - b.line ||
+      a.column - b.column,
+  );
   const errors = problems.filter((p) => p.severity !== 'warning').length;
   const stats: FalcoLoadStats = Object.freeze({
     files: col.files,
@@ -760,7 +1024,8 @@ export function loadFalcoRulesFromText(sources: readonly { name: string; text: s
     errors,
     warnings: problems.length - errors,
   });
-  const pack = errors > 0 ? null : new FalcoRulePack(compiled, { match: options.match ?? 'first', name: packName(sources) });
+  const pack =
+    errors > 0 ? null : new FalcoRulePack(compiled, { match: options.match ?? 'first', name: packName(sources) });
   return { pack, problems: Object.freeze([...problems]), stats };
 }
 

@@ -123,7 +123,9 @@ export function compileGlob(pattern: string, caseFold: boolean): (s: string) => 
 export function compilePathMatch(paths: readonly string[]): (s: string) => boolean {
   // A trailing slash does not add a component: `/etc/` and `/etc` are the same prefix.
   const split = (p: string) => (p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p === '/' ? '' : p).split('/');
-  const patterns = paths.map((p) => split(p).map((c) => (/[*?[]/.test(c) ? compileGlob(c, false) : (x: string) => x === c)));
+  const patterns = paths.map((p) =>
+    split(p).map((c) => (/[*?[]/.test(c) ? compileGlob(c, false) : (x: string) => x === c)),
+  );
   return (value) => {
     const comps = split(value);
     outer: for (const pat of patterns) {
@@ -144,8 +146,11 @@ export function compilePathMatch(paths: readonly string[]): (s: string) => boole
  * backtracking engine run, and then patterns with nested quantifiers or a repeated alternation
  * (exponential backtracking) are refused.
  */
-export function compileRegex(pattern: string): { ok: true; test: (s: string) => boolean } | { ok: false; message: string } {
-  if (/\\[1-9]|\\k<|\(\?[=!<]/.test(pattern)) return { ok: false, message: `regex '${pattern}' uses backreferences or lookaround, which RE2 does not support` };
+export function compileRegex(
+  pattern: string,
+): { ok: true; test: (s: string) => boolean } | { ok: false; message: string } {
+  if (/\\[1-9]|\\k<|\(\?[=!<]/.test(pattern))
+    return { ok: false, message: `regex '${pattern}' uses backreferences or lookaround, which RE2 does not support` };
   const source = `^(?:${pattern})$`;
   try {
     new RegExp(source, 'u'); // syntax check in the strict (Unicode) grammar, closest to RE2's
@@ -157,7 +162,10 @@ export function compileRegex(pattern: string): { ok: true; test: (s: string) => 
     if (re !== null) return { ok: true, test: (s) => re.test(s) };
   }
   if (hasRiskyRepetition(pattern))
-    return { ok: false, message: `regex '${pattern}' has a repeated group that itself repeats or alternates (exponential backtracking risk); rewrite it` };
+    return {
+      ok: false,
+      message: `regex '${pattern}' has a repeated group that itself repeats or alternates (exponential backtracking risk); rewrite it`,
+    };
   const re = new RegExp(source, 'u');
   return { ok: true, test: (s) => re.test(s) };
 }

@@ -16,15 +16,24 @@ function render(format: string): string {
 }
 
 test('fields substitute; adjacent text and slashes stay literal', () => {
-  assert.equal(render('user=%ka.user.name target=%ka.target.name/%ka.target.resource resp=%ka.response.code)'), 'user=alice target=p1/pods resp=201)');
+  assert.equal(
+    render('user=%ka.user.name target=%ka.target.name/%ka.target.resource resp=%ka.response.code)'),
+    'user=alice target=p1/pods resp=201)',
+  );
 });
 
 test('absent values print <NA>; list fields print (a,b)', () => {
-  assert.equal(render('sub=%ka.target.subresource groups=%ka.user.groups images=%ka.req.pod.containers.image'), 'sub=<NA> groups=(g1,g2) images=<NA>');
+  assert.equal(
+    render('sub=%ka.target.subresource groups=%ka.user.groups images=%ka.req.pod.containers.image'),
+    'sub=<NA> groups=(g1,g2) images=<NA>',
+  );
 });
 
 test('bracket arguments, the longest known prefix, width, and a leading *', () => {
-  assert.equal(render('vols=%jevt.value[/requestObject/spec/volumes]'), 'vols=[{"name":"etc","hostPath":{"path":"/etc"}}]');
+  assert.equal(
+    render('vols=%jevt.value[/requestObject/spec/volumes]'),
+    'vols=[{"name":"etc","hostPath":{"path":"/etc"}}]',
+  );
   assert.equal(render('%evt.time.s.extra'), '10:00:00.extra');
   assert.equal(render('[%8ka.verb][%3ka.user.name]'), '[create  ][ali]');
   assert.equal(render('*hello %ka.verb'), 'hello create');
@@ -32,13 +41,17 @@ test('bracket arguments, the longest known prefix, width, and a leading *', () =
 
 test('control characters are JSON-escaped in the message', () => {
   assert.equal(render('obj=%ka.req.configmap.obj'), 'obj={"k":"a\\nb"}');
-  assert.match(render('%jevt.obj'), /^\{\\n  "kind": "Event",\\n/);
+  assert.match(render('%jevt.obj'), /^\{\\n {2}"kind": "Event",\\n/);
 });
 
 test('output_fields: the value of every token', () => {
   const c = compileOutput('%ka.user.name %ka.target.subresource %ka.user.groups');
   assert.deepEqual(c.value!.fields, ['ka.user.name', 'ka.target.subresource', 'ka.user.groups']);
-  assert.deepEqual(c.value!.values(ev), { 'ka.user.name': 'alice', 'ka.target.subresource': null, 'ka.user.groups': ['g1', 'g2'] });
+  assert.deepEqual(c.value!.values(ev), {
+    'ka.user.name': 'alice',
+    'ka.target.subresource': null,
+    'ka.user.groups': ['g1', 'g2'],
+  });
 });
 
 test('format errors: unknown field, trailing %, transformers', () => {

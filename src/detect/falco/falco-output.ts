@@ -50,17 +50,26 @@ export function compileOutput(format: string): { value: CompiledOutput | null; e
       break;
     }
     let width = 0;
-    while (i < format.length && format[i]! >= '0' && format[i]! <= '9') width = width * 10 + (format.charCodeAt(i++) - 48);
+    while (i < format.length && format[i]! >= '0' && format[i]! <= '9')
+      width = width * 10 + (format.charCodeAt(i++) - 48);
     RE_TRANSFORMER.lastIndex = i;
     if (RE_TRANSFORMER.test(format)) {
-      errors.push({ offset: tokStart, length: i - tokStart + 1, message: `field transformers are not supported in outputs` });
+      errors.push({
+        offset: tokStart,
+        length: i - tokStart + 1,
+        message: `field transformers are not supported in outputs`,
+      });
       i++;
       continue;
     }
     RE_NAME.lastIndex = i;
     const m = RE_NAME.exec(format);
     if (m === null) {
-      errors.push({ offset: tokStart, length: Math.max(1, i - tokStart + 1), message: `invalid formatting token '${format.slice(tokStart, i + 8)}'` });
+      errors.push({
+        offset: tokStart,
+        length: Math.max(1, i - tokStart + 1),
+        message: `invalid formatting token '${format.slice(tokStart, i + 8)}'`,
+      });
       continue;
     }
     // Longest prefix that compiles: the whole dotted name (with an argument if one follows), then shorter ones.
@@ -91,7 +100,12 @@ export function compileOutput(format: string): { value: CompiledOutput | null; e
       done = true;
     }
     if (!done) {
-      errors.push({ offset: tokStart, length: full.length + 1, message: `invalid formatting token '%${full}': ${lastError}`, unknownFilter: true });
+      errors.push({
+        offset: tokStart,
+        length: full.length + 1,
+        message: `invalid formatting token '%${full}': ${lastError}`,
+        unknownFilter: true,
+      });
       i += full.length;
     }
   }
@@ -140,12 +154,18 @@ export function escapeControl(s: string): string {
   return HAS_CONTROL.test(s)
     ? s.replace(CONTROL, (c) => {
         switch (c) {
-          case '\n': return '\\n';
-          case '\r': return '\\r';
-          case '\t': return '\\t';
-          case '\b': return '\\b';
-          case '\f': return '\\f';
-          default: return '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0');
+          case '\n':
+            return '\\n';
+          case '\r':
+            return '\\r';
+          case '\t':
+            return '\\t';
+          case '\b':
+            return '\\b';
+          case '\f':
+            return '\\f';
+          default:
+            return '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0');
         }
       })
     : s;
@@ -156,10 +176,17 @@ export function escapeControl(s: string): string {
  * HH:MM:SS.nnnnnnnnn, or ISO 8601 with `iso8601` (falco.yaml `time_format_iso_8601`). Times are
  * UTC here (Falco prints local time). `<NA>` when the event has no usable timestamp.
  */
-export function falcoAlertLine(event: AuditEvent, priority: string, message: string, options: { iso8601?: boolean } = {}): string {
+export function falcoAlertLine(
+  event: AuditEvent,
+  priority: string,
+  message: string,
+  options: { iso8601?: boolean } = {},
+): string {
   const iso = options.iso8601 === true;
   // Compiled once (this runs once per detection).
-  const ref = iso ? (isoTimeRef ??= compileFieldRef('evt.time.iso8601', null)) : (timeRef ??= compileFieldRef('evt.time', null));
+  const ref = iso
+    ? (isoTimeRef ??= compileFieldRef('evt.time.iso8601', null))
+    : (timeRef ??= compileFieldRef('evt.time', null));
   const time = ref.ok ? renderField(ref.extract(event)) : '<NA>';
   return `${time}: ${priority} ${message}`;
 }

@@ -80,7 +80,10 @@ export class FalcoRuleDetector implements Detector {
       priority: this.rule.priority.name,
       output,
       // `alertLine` is the line Falco prints (and puts in its JSON `output`): time, priority, message.
-      details: { outputFields: this.rule.output.values(event), alertLine: falcoAlertLine(event, this.rule.priority.name, output) },
+      details: {
+        outputFields: this.rule.output.values(event),
+        alertLine: falcoAlertLine(event, this.rule.priority.name, output),
+      },
     };
   }
 }
@@ -110,7 +113,10 @@ export class FalcoRulePack implements DetectorPack {
     const hit = byResource?.get(resource ?? '');
     if (hit !== undefined) return hit;
     // An empty resource string and a missing one can differ for `ka.target.resource = ""`.
-    const list = resource === '' ? this.detectors.filter((d) => indexAccepts(d.index, verb, '')) : this.detectors.filter((d) => indexAccepts(d.index, verb, resource));
+    const list =
+      resource === ''
+        ? this.detectors.filter((d) => indexAccepts(d.index, verb, ''))
+        : this.detectors.filter((d) => indexAccepts(d.index, verb, resource));
     if (this.#cached < CANDIDATE_CACHE_CAP && resource !== '') {
       if (byResource === undefined) this.#cache.set(verb, (byResource = new Map()));
       byResource.set(resource ?? '', list);

@@ -12,7 +12,9 @@ export interface FalcoPriority {
 
 const NAMES = ['Emergency', 'Alert', 'Critical', 'Error', 'Warning', 'Notice', 'Informational', 'Debug'] as const;
 
-export const FALCO_PRIORITIES: readonly FalcoPriority[] = Object.freeze(NAMES.map((name, level) => Object.freeze({ name, level })));
+export const FALCO_PRIORITIES: readonly FalcoPriority[] = Object.freeze(
+  NAMES.map((name, level) => Object.freeze({ name, level })),
+);
 
 /** Case-insensitive; `info` is accepted for Informational. */
 export function parsePriority(s: string): FalcoPriority | null {

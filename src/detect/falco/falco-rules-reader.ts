@@ -10,7 +10,13 @@ import type { SourceProblem } from '../../model/errors.js';
 import { SourceText, type TextLocation } from './falco-condition-text.js';
 
 export type RuleItemKind = 'required_engine_version' | 'required_plugin_versions' | 'list' | 'macro' | 'rule';
-const ITEM_KINDS: readonly RuleItemKind[] = ['required_engine_version', 'required_plugin_versions', 'list', 'macro', 'rule'];
+const ITEM_KINDS: readonly RuleItemKind[] = [
+  'required_engine_version',
+  'required_plugin_versions',
+  'list',
+  'macro',
+  'rule',
+];
 
 export interface RuleFileItem {
   readonly kind: RuleItemKind;
@@ -39,7 +45,12 @@ export class RuleFileSource {
     for (const doc of list) {
       for (const err of doc.errors) {
         const lp = err.linePos?.[0];
-        this.problems.push({ file, line: lp?.line ?? 0, column: lp?.col ?? 0, message: `YAML: ${err.message.split('\n')[0]}` });
+        this.problems.push({
+          file,
+          line: lp?.line ?? 0,
+          column: lp?.col ?? 0,
+          message: `YAML: ${err.message.split('\n')[0]}`,
+        });
       }
       if (doc.errors.length > 0) continue;
       const root = doc.contents;
@@ -51,7 +62,11 @@ export class RuleFileSource {
       for (const it of root.items) {
         if (it === null || (isScalar(it) && (it.value === '' || it.value === null))) continue; // a bare `-`
         if (!isMap(it)) {
-          this.problems.push({ ...this.at(it as Node), file, message: 'Unexpected element type. Each element should be a yaml associative array.' });
+          this.problems.push({
+            ...this.at(it as Node),
+            file,
+            message: 'Unexpected element type. Each element should be a yaml associative array.',
+          });
           continue;
         }
         const kind = ITEM_KINDS.find((k) => it.has(k));

@@ -9,7 +9,6 @@ import { fileOrigin, normalizeParsed } from '../../normalize/normalize.js';
 import { repoRoot } from '../../util/repo-root.js';
 export { repoRoot };
 
-
 /** /work/shared/corpus/falco (tests only; code never reads it). */
 export function falcoCorpus(...parts: string[]): string {
   return join(repoRoot(), '..', 'shared', 'corpus', 'falco', ...parts);

@@ -33,7 +33,10 @@ test('the suite has the 66 upstream cases', () => {
 });
 
 function run(c: SuiteCase, match: 'first' | 'all'): { detections: Detection[]; events: number } {
-  const loaded = loadFalcoRulesSync(c.rules.map((r) => falcoCorpus(r)), { match });
+  const loaded = loadFalcoRulesSync(
+    c.rules.map((r) => falcoCorpus(r)),
+    { match },
+  );
   const errors = loaded.problems.filter((p) => p.severity !== 'warning');
   assert.deepEqual(errors, [], `rules must load without errors`);
   assert.ok(loaded.pack !== null);
@@ -78,7 +81,10 @@ test('all-match mode fires every matching rule (anonymous namespace creation)', 
   assert.ok(c !== undefined);
   const names = run(c, 'all').detections.map((d) => d.info.rule);
   assert.deepEqual(names, ['Anonymous Request Allowed', 'Create Disallowed Namespace', 'K8s Namespace Created']);
-  assert.deepEqual(run(c, 'first').detections.map((d) => d.info.rule), ['Anonymous Request Allowed']);
+  assert.deepEqual(
+    run(c, 'first').detections.map((d) => d.info.rule),
+    ['Anonymous Request Allowed'],
+  );
 });
 
 test('every case: the first-match total is the number of events any rule matches, each with the first rule in file order', () => {
@@ -93,10 +99,19 @@ test('every case: the first-match total is the number of events any rule matches
       seen.add(d.event);
       expected.push(`${d.event.auditID}:${d.info.rule}:${d.priority ?? ''}`);
     }
-    assert.deepEqual(first.map((d) => `${d.event.auditID}:${d.info.rule}:${d.priority ?? ''}`), expected, c.test);
+    assert.deepEqual(
+      first.map((d) => `${d.event.auditID}:${d.info.rule}:${d.priority ?? ''}`),
+      expected,
+      c.test,
+    );
     total += first.length;
   }
   // The suite must produce alerts for its NotZero assertions to mean anything.
-  const notZero = cases.filter((c) => c.assert.some((a) => a.op === 'NotZero' && a.rule === null && a.priority === null)).length;
-  assert.ok(notZero >= 40 && total >= notZero, `total first-match detections over the suite: ${total}, NotZero cases: ${notZero}`);
+  const notZero = cases.filter((c) =>
+    c.assert.some((a) => a.op === 'NotZero' && a.rule === null && a.priority === null),
+  ).length;
+  assert.ok(
+    notZero >= 40 && total >= notZero,
+    `total first-match detections over the suite: ${total}, NotZero cases: ${notZero}`,
+  );
 });

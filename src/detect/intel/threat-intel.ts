@@ -42,10 +42,6 @@ export function matchLists(lists: readonly ThreatList[], ips: readonly string[])
   return null;
 }
 
-export function emptyThreatIntel(): ThreatIntel {
-  return { malicious: [], custom: [], tor: [] };
-}
-
 export function threatIntelFromLists(lists: readonly ThreatList[]): ThreatIntel {
   return {
     malicious: lists.filter((l) => l.kind === 'malicious'),

@@ -10,7 +10,18 @@ import { loadThreatIntel, matchLists } from './threat-intel.js';
 import { UsageError } from '../../model/errors.js';
 
 test('IpRangeSet: the reported entry always contains the address (nested, adjacent, duplicate, /0)', () => {
-  const listed = ['10.0.0.0/25', '10.0.0.128/25', '10.0.0.0/8', '10.1.2.3', '10.0.0.0/8', '0.0.0.0/0', '255.255.255.255', '::/0', '2001:db8::/32', '2001:db8::1'];
+  const listed = [
+    '10.0.0.0/25',
+    '10.0.0.128/25',
+    '10.0.0.0/8',
+    '10.1.2.3',
+    '10.0.0.0/8',
+    '0.0.0.0/0',
+    '255.255.255.255',
+    '::/0',
+    '2001:db8::/32',
+    '2001:db8::1',
+  ];
   const set = new IpRangeSet(listed.map((t) => ({ range: parseIpOrCidr(t)!, label: t })));
   const cases: [string, string][] = [
     ['10.0.0.5', '10.0.0.0/25'],
@@ -31,7 +42,10 @@ test('IpRangeSet: the reported entry always contains the address (nested, adjace
   // Randomized: the answer covers the address and no listed range that covers it is smaller.
   let seed = 7;
   const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-  const many = Array.from({ length: 300 }, () => `10.${Math.floor(rnd() * 4)}.${Math.floor(rnd() * 256)}.0/${16 + Math.floor(rnd() * 17)}`);
+  const many = Array.from(
+    { length: 300 },
+    () => `10.${Math.floor(rnd() * 4)}.${Math.floor(rnd() * 256)}.0/${16 + Math.floor(rnd() * 17)}`,
+  );
   const ranges = many.map((t) => ({ range: parseIpOrCidr(t)!, label: t }));
   const big = new IpRangeSet(ranges);
   for (let i = 0; i < 2000; i++) {
@@ -67,7 +81,14 @@ test('IPv4, IPv6, mapped and CIDR parsing', () => {
 });
 
 test('IpRangeSet finds by binary search and names the most specific covering entry', () => {
-  const entries = ['10.0.0.0/8', '10.1.0.0/16', '192.0.2.5', '2001:db8::/48', '198.51.100.0/25', '198.51.100.128/25'].map((t) => ({ range: parseIpOrCidr(t)!, label: t }));
+  const entries = [
+    '10.0.0.0/8',
+    '10.1.0.0/16',
+    '192.0.2.5',
+    '2001:db8::/48',
+    '198.51.100.0/25',
+    '198.51.100.128/25',
+  ].map((t) => ({ range: parseIpOrCidr(t)!, label: t }));
   const set = new IpRangeSet(entries);
   assert.equal(set.size, 6);
   assert.equal(set.match('10.1.2.3'), '10.1.0.0/16');
@@ -82,30 +103,49 @@ test('IpRangeSet finds by binary search and names the most specific covering ent
 });
 
 test('plain list with comments, name header, Spamhaus-style ; comments and bad lines', () => {
-  const text = '# name: Acme blocklist\n# generated 2024\n\n203.0.113.0/24 ; SBL1\n198.51.100.7  # scanner\nnot-an-ip\n2001:db8::1\n';
+  const text =
+    '# name: Acme blocklist\n# generated 2024\n\n203.0.113.0/24 ; SBL1\n198.51.100.7  # scanner\nnot-an-ip\n2001:db8::1\n';
   const r = parseThreatList(text, { file: 'lists/acme.txt', kind: 'custom' });
   assert.equal(r.value.name, 'Acme blocklist');
   assert.equal(r.value.entries, 3);
   assert.equal(r.value.match('203.0.113.99'), '203.0.113.0/24');
   assert.equal(r.value.match('2001:db8::1'), '2001:db8::1');
-  assert.deepEqual(r.errors, [{ file: 'lists/acme.txt', line: 6, column: 1, message: 'not an IP address or CIDR range: "not-an-ip"', severity: 'warning' }]);
+  assert.deepEqual(r.errors, [
+    {
+      file: 'lists/acme.txt',
+      line: 6,
+      column: 1,
+      message: 'not an IP address or CIDR range: "not-an-ip"',
+      severity: 'warning',
+    },
+  ]);
   assert.match(r.value.sha256, /^[0-9a-f]{64}$/);
-  assert.equal(parseThreatList('1.2.3.4\n', { file: '/x/y/bad-actors.txt', kind: 'custom' }).value.name, 'bad-actors.txt');
+  assert.equal(
+    parseThreatList('1.2.3.4\n', { file: '/x/y/bad-actors.txt', kind: 'custom' }).value.name,
+    'bad-actors.txt',
+  );
 });
 
 test('CSV by header name, and by first IP-looking column without a header', () => {
-  const byHeader = parseThreatList('first_seen,ip_address,reason\n2024-01-01,192.0.2.10,c2\n2024-01-02,"192.0.2.11",scan\n', { file: 'feed.csv', kind: 'malicious' });
+  const byHeader = parseThreatList(
+    'first_seen,ip_address,reason\n2024-01-01,192.0.2.10,c2\n2024-01-02,"192.0.2.11",scan\n',
+    { file: 'feed.csv', kind: 'malicious' },
+  );
   assert.equal(byHeader.value.entries, 2);
   assert.equal(byHeader.value.match('192.0.2.11'), '192.0.2.11');
   assert.deepEqual(byHeader.errors, []);
-  const noHeader = parseThreatList('c2,192.0.2.20,high\nscan,192.0.2.21,low\n', { file: 'feed.csv', kind: 'malicious' });
+  const noHeader = parseThreatList('c2,192.0.2.20,high\nscan,192.0.2.21,low\n', {
+    file: 'feed.csv',
+    kind: 'malicious',
+  });
   assert.equal(noHeader.value.entries, 2);
   const unknownHeader = parseThreatList('when,host\n2024,192.0.2.30\n', { file: 'feed.csv', kind: 'malicious' });
   assert.equal(unknownHeader.value.match('192.0.2.30'), '192.0.2.30');
 });
 
 test('Tor exit-addresses document and bulk list', () => {
-  const doc = 'ExitNode 0011BD2485AD45D984EC4159C88FC066E5E3300E\nPublished 2024-05-01 02:07:46\nLastStatus 2024-05-01 09:00:00\nExitAddress 162.247.74.201 2024-05-01 09:08:51\n';
+  const doc =
+    'ExitNode 0011BD2485AD45D984EC4159C88FC066E5E3300E\nPublished 2024-05-01 02:07:46\nLastStatus 2024-05-01 09:00:00\nExitAddress 162.247.74.201 2024-05-01 09:08:51\n';
   const r = parseThreatList(doc, { file: 'exit-addresses', kind: 'tor' });
   assert.equal(r.value.entries, 1);
   assert.deepEqual(r.errors, []);
@@ -126,7 +166,11 @@ test('loadThreatIntel reads files by kind; a missing file is a UsageError', () =
   writeFileSync(join(dir, 'custom.txt'), '192.0.2.1\n');
   writeFileSync(join(dir, 'tor.txt'), '185.220.101.1\n');
   writeFileSync(join(dir, 'feed.netset'), '198.51.100.0/24\n');
-  const r = loadThreatIntel({ intel: [join(dir, 'custom.txt')], torExits: join(dir, 'tor.txt'), malicious: [join(dir, 'feed.netset')] });
+  const r = loadThreatIntel({
+    intel: [join(dir, 'custom.txt')],
+    torExits: join(dir, 'tor.txt'),
+    malicious: [join(dir, 'feed.netset')],
+  });
   assert.deepEqual([r.value.custom.length, r.value.tor.length, r.value.malicious.length], [1, 1, 1]);
   assert.equal(r.value.malicious[0]!.name, 'feed.netset');
   assert.throws(() => loadThreatIntel({ intel: [join(dir, 'missing.txt')] }), UsageError);
@@ -147,7 +191,11 @@ test('a large list is built once and looked up fast', () => {
 test('a byte order mark does not eat the first entry; threatFileSha256 is the file bytes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sleuth-bom-'));
   const file = join(dir, 'excel.csv');
-  const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('ip,comment\n203.0.113.9,bad\n'), Buffer.from([0xff, 0x0a])]);
+  const bytes = Buffer.concat([
+    Buffer.from([0xef, 0xbb, 0xbf]),
+    Buffer.from('ip,comment\n203.0.113.9,bad\n'),
+    Buffer.from([0xff, 0x0a]),
+  ]);
   writeFileSync(file, bytes);
   const plain = parseThreatList('\ufeff198.51.100.7\n', { file: 'bom.txt', kind: 'custom' });
   assert.deepEqual(plain.errors, []);

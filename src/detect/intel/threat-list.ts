@@ -146,7 +146,13 @@ export function parseThreatList(text: string, options: ParseOptions): ParseResul
     else entries.push({ range: r, label: token });
   }
   if (bad > MAX_REPORTED_ERRORS) {
-    errors.push({ file: options.file, line: 0, column: 0, message: `${bad - MAX_REPORTED_ERRORS} more lines skipped`, severity: 'warning' });
+    errors.push({
+      file: options.file,
+      line: 0,
+      column: 0,
+      message: `${bad - MAX_REPORTED_ERRORS} more lines skipped`,
+      severity: 'warning',
+    });
   }
   const set = new IpRangeSet(entries);
   const fileBase = basename(options.file);
@@ -166,5 +172,8 @@ export function loadThreatListFile(path: string, kind: ThreatListKind, name?: st
   const bytes = readFileSync(path);
   // GuardDuty's threatFileSha256 is the file's: hash the bytes, not the decoded text.
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  return parseThreatList(bytes.toString('utf8'), name !== undefined ? { file: path, kind, name, sha256 } : { file: path, kind, sha256 });
+  return parseThreatList(
+    bytes.toString('utf8'),
+    name !== undefined ? { file: path, kind, name, sha256 } : { file: path, kind, sha256 },
+  );
 }

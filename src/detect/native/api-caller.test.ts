@@ -7,9 +7,15 @@ import { nativeDetectors } from './index.js';
 import { event, run, type EventSpec } from './test-events.js';
 
 const intel = threatIntelFromLists([
-  parseThreatList('# name: firehol-level1\n198.51.100.0/24\n2001:db8:bad::/48\n', { file: 'feeds/firehol.netset', kind: 'malicious' }).value,
+  parseThreatList('# name: firehol-level1\n198.51.100.0/24\n2001:db8:bad::/48\n', {
+    file: 'feeds/firehol.netset',
+    kind: 'malicious',
+  }).value,
   parseThreatList('192.0.2.66\n', { file: 'lists/acme-blocklist.txt', kind: 'custom' }).value,
-  parseThreatList('ExitNode 0011\nPublished 2024-05-01 10:00:00\nExitAddress 185.220.101.7 2024-05-01 10:05:00\n', { file: 'tor-exit-addresses', kind: 'tor' }).value,
+  parseThreatList('ExitNode 0011\nPublished 2024-05-01 10:00:00\nExitAddress 185.220.101.7 2024-05-01 10:05:00\n', {
+    file: 'tor-exit-addresses',
+    kind: 'tor',
+  }).value,
 ]);
 const detectors = nativeDetectors({ intel });
 
@@ -19,7 +25,12 @@ function byType(type: string): Detector {
   return d;
 }
 
-const ANON = { username: 'system:anonymous', uid: '', groups: ['system:unauthenticated'], extra: {} } satisfies Partial<EventSpec>;
+const ANON = {
+  username: 'system:anonymous',
+  uid: '',
+  groups: ['system:unauthenticated'],
+  extra: {},
+} satisfies Partial<EventSpec>;
 
 const CASES: { tactic: string; hit: EventSpec; miss: EventSpec }[] = [
   {
@@ -62,14 +73,21 @@ for (const c of CASES) {
     });
     assert.equal(run(d, event({ ...c.hit, sourceIPs: ['203.0.113.9'] })).length, 0, 'unlisted IP');
     assert.equal(run(d, event({ ...c.miss, sourceIPs: ['198.51.100.23'] })).length, 0, 'API outside the tactic');
-    assert.equal(run(d, event({ ...c.hit, ...ANON, sourceIPs: ['198.51.100.23'] })).length, 0, 'unauthenticated calls are not MaliciousIPCaller');
+    assert.equal(
+      run(d, event({ ...c.hit, ...ANON, sourceIPs: ['198.51.100.23'] })).length,
+      0,
+      'unauthenticated calls are not MaliciousIPCaller',
+    );
   });
 
   test(`${c.tactic}:Kubernetes/MaliciousIPCaller.Custom names the list`, () => {
     const d = byType(`${c.tactic}:Kubernetes/MaliciousIPCaller.Custom`);
     const hits = run(d, event({ ...c.hit, sourceIPs: ['192.0.2.66'] }));
     assert.equal(hits.length, 1);
-    assert.equal((hits[0]!.details as { threatIntel: { threatListName: string } }).threatIntel.threatListName, 'acme-blocklist.txt');
+    assert.equal(
+      (hits[0]!.details as { threatIntel: { threatListName: string } }).threatIntel.threatListName,
+      'acme-blocklist.txt',
+    );
     assert.equal(run(d, event({ ...c.hit, sourceIPs: ['192.0.2.67'] })).length, 0);
     assert.equal(run(d, event({ ...c.miss, sourceIPs: ['192.0.2.66'] })).length, 0);
   });
@@ -114,14 +132,24 @@ test('a forged X-Forwarded-For entry does not hide a listed proxy hop; IPv6 and 
   const d = byType('Discovery:Kubernetes/MaliciousIPCaller');
   assert.equal(run(d, event({ verb: 'list', resource: 'nodes', sourceIPs: ['10.0.0.1', '198.51.100.200'] })).length, 1);
   assert.equal(run(d, event({ verb: 'list', resource: 'nodes', sourceIPs: ['2001:db8:bad:1::5'] })).length, 1);
-  assert.equal(run(d, event({ verb: 'list', resource: 'nodes', sourceIPs: ['::ffff:198.51.100.9'] })).length, 1, 'IPv4-mapped IPv6');
+  assert.equal(
+    run(d, event({ verb: 'list', resource: 'nodes', sourceIPs: ['::ffff:198.51.100.9'] })).length,
+    1,
+    'IPv4-mapped IPv6',
+  );
   assert.equal(run(d, event({ verb: 'list', resource: 'nodes', sourceIPs: ['2001:db8:bae::1'] })).length, 0);
 });
 
 test('a lone RequestReceived (no outcome logged) is judged on the authorizer decision', () => {
   const d = byType('Persistence:Kubernetes/SuccessfulAnonymousAccess');
   const received = (annotations: Record<string, string>) =>
-    event({ verb: 'create', resource: 'serviceaccounts', namespace: 'x', ...ANON, raw: { stage: 'RequestReceived', responseStatus: undefined, annotations } });
+    event({
+      verb: 'create',
+      resource: 'serviceaccounts',
+      namespace: 'x',
+      ...ANON,
+      raw: { stage: 'RequestReceived', responseStatus: undefined, annotations },
+    });
   assert.equal(run(d, received({})).length, 0, 'no response code and no allow decision: not a success');
   assert.equal(run(d, received({ 'authorization.k8s.io/decision': 'allow' })).length, 1, 'allowed by the authorizer');
 });
@@ -135,7 +163,43 @@ test('without threat lists only the anonymous detectors of the families exist', 
 
 test('aws-auth edits are Persistence only in kube-system', () => {
   const d = byType('Persistence:Kubernetes/TorIPCaller');
-  assert.equal(run(d, event({ verb: 'patch', resource: 'configmaps', namespace: 'kube-system', name: 'aws-auth', sourceIPs: ['185.220.101.7'] })).length, 1);
-  assert.equal(run(d, event({ verb: 'patch', resource: 'configmaps', namespace: 'default', name: 'aws-auth', sourceIPs: ['185.220.101.7'] })).length, 0);
-  assert.equal(run(d, event({ verb: 'patch', resource: 'configmaps', namespace: 'kube-system', name: 'coredns', sourceIPs: ['185.220.101.7'] })).length, 0);
+  assert.equal(
+    run(
+      d,
+      event({
+        verb: 'patch',
+        resource: 'configmaps',
+        namespace: 'kube-system',
+        name: 'aws-auth',
+        sourceIPs: ['185.220.101.7'],
+      }),
+    ).length,
+    1,
+  );
+  assert.equal(
+    run(
+      d,
+      event({
+        verb: 'patch',
+        resource: 'configmaps',
+        namespace: 'default',
+        name: 'aws-auth',
+        sourceIPs: ['185.220.101.7'],
+      }),
+    ).length,
+    0,
+  );
+  assert.equal(
+    run(
+      d,
+      event({
+        verb: 'patch',
+        resource: 'configmaps',
+        namespace: 'kube-system',
+        name: 'coredns',
+        sourceIPs: ['185.220.101.7'],
+      }),
+    ).length,
+    0,
+  );
 });

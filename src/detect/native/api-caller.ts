@@ -69,10 +69,23 @@ export function isAnonymous(e: AuditEvent): boolean {
 }
 
 function apiDetails(e: AuditEvent): Record<string, unknown> {
-  return { api: { verb: e.verb, resource: e.resource, subresource: e.subresource, requestUri: e.requestURI, statusCode: e.responseCode } };
+  return {
+    api: {
+      verb: e.verb,
+      resource: e.resource,
+      subresource: e.subresource,
+      requestUri: e.requestURI,
+      statusCode: e.responseCode,
+    },
+  };
 }
 
-function ipCallerDetector(tactic: ApiTactic, mechanism: Mechanism, compiled: CompiledTactic, lists: readonly ThreatList[]): Detector {
+function ipCallerDetector(
+  tactic: ApiTactic,
+  mechanism: Mechanism,
+  compiled: CompiledTactic,
+  lists: readonly ThreatList[],
+): Detector {
   const info = infoOf(apiCallerRuleFor(tactic, mechanism));
   // GuardDuty: "MaliciousIPCaller findings are not generated for unauthenticated access";
   // those calls are SuccessfulAnonymousAccess. Tor exits are reported for every caller.
@@ -91,7 +104,12 @@ function ipCallerDetector(tactic: ApiTactic, mechanism: Mechanism, compiled: Com
         groupKey: `${e.username ?? ''}\u0000${m.ip}`,
         details: {
           ...apiDetails(e),
-          threatIntel: { threatListName: m.list.name, threatNames: [m.entry], threatFileSha256: m.list.sha256, ip: m.ip },
+          threatIntel: {
+            threatListName: m.list.name,
+            threatNames: [m.entry],
+            threatFileSha256: m.list.sha256,
+            ip: m.ip,
+          },
         },
       });
     },
@@ -119,10 +137,13 @@ export function apiCallerDetectors(intel: ThreatIntel | undefined): Detector[] {
   const out: Detector[] = [];
   for (const tactic of Object.keys(API_TACTIC_CRITERIA) as ApiTactic[]) {
     const compiled = compileTactic(tactic);
-    if (intel !== undefined && intel.malicious.length > 0) out.push(ipCallerDetector(tactic, 'MaliciousIPCaller', compiled, intel.malicious));
-    if (intel !== undefined && intel.custom.length > 0) out.push(ipCallerDetector(tactic, 'MaliciousIPCaller.Custom', compiled, intel.custom));
+    if (intel !== undefined && intel.malicious.length > 0)
+      out.push(ipCallerDetector(tactic, 'MaliciousIPCaller', compiled, intel.malicious));
+    if (intel !== undefined && intel.custom.length > 0)
+      out.push(ipCallerDetector(tactic, 'MaliciousIPCaller.Custom', compiled, intel.custom));
     out.push(anonymousDetector(tactic, compiled));
-    if (intel !== undefined && intel.tor.length > 0) out.push(ipCallerDetector(tactic, 'TorIPCaller', compiled, intel.tor));
+    if (intel !== undefined && intel.tor.length > 0)
+      out.push(ipCallerDetector(tactic, 'TorIPCaller', compiled, intel.tor));
   }
   return out;
 }

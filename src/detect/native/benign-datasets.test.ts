@@ -7,7 +7,11 @@ import { readJsonl, runAll, sharedPath } from './test-events.js';
 
 const DATASETS = [
   ['audit2rbac', sharedPath('corpus', 'datasets', 'audit2rbac', 'demo.log'), 37],
-  ['hkerma', sharedPath('corpus', 'datasets', 'hkerma-kubernetes-event-dataset', 'audit-logs.reconstructed.jsonl'), 16_563],
+  [
+    'hkerma',
+    sharedPath('corpus', 'datasets', 'hkerma-kubernetes-event-dataset', 'audit-logs.reconstructed.jsonl'),
+    16_563,
+  ],
 ] as const;
 
 for (const [name, path, expectedEvents] of DATASETS) {
@@ -18,7 +22,10 @@ for (const [name, path, expectedEvents] of DATASETS) {
     for (const d of runAll(nativeDetectors(), events)) agg.add(d);
     const findings = agg.findings();
     const mediumPlus = findings.filter((f) => f.severity.label !== 'LOW');
-    assert.deepEqual(mediumPlus.map((f) => `${f.type} ${f.actor.username} ${f.resource.resource}`), []);
+    assert.deepEqual(
+      mediumPlus.map((f) => `${f.type} ${f.actor.username} ${f.resource.resource}`),
+      [],
+    );
     // README.md lists the Low findings that remain; the native catalogue has no Low type today.
     assert.equal(findings.length, 0);
   });

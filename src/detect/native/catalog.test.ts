@@ -17,25 +17,30 @@ test('27 types: 20 API-caller, 5 single-rule active, 2 retired; ids and types un
     assert.match(r.technique, /^T\d{4}(\.\d{3})?$/, r.type);
     assert.ok(r.title.length > 10 && r.description.length > 40 && r.remediation.length > 40, r.type);
   }
-  assert.deepEqual(rules.find((r) => r.type === 'Policy:Kubernetes/AdminAccessToDefaultServiceAccount'), {
-    type: 'Policy:Kubernetes/AdminAccessToDefaultServiceAccount',
-    severity: 'HIGH',
-    tactic: 'Privilege Escalation',
-    technique: 'T1098.006',
-    title: 'Default service account bound to an admin role',
-    needs: 'Request or RequestResponse audit level for RBAC (the binding body)',
-  });
+  assert.deepEqual(
+    rules.find((r) => r.type === 'Policy:Kubernetes/AdminAccessToDefaultServiceAccount'),
+    {
+      type: 'Policy:Kubernetes/AdminAccessToDefaultServiceAccount',
+      severity: 'HIGH',
+      tactic: 'Privilege Escalation',
+      technique: 'T1098.006',
+      title: 'Default service account bound to an admin role',
+      needs: 'Request or RequestResponse audit level for RBAC (the binding body)',
+    },
+  );
 });
 
 test('with all threat lists every catalogue type has exactly one detector, each with an index', () => {
   const list = (kind: 'malicious' | 'custom' | 'tor') => parseThreatList('192.0.2.1\n', { file: kind, kind }).value;
   const ds = nativeDetectors({ intel: threatIntelFromLists([list('malicious'), list('custom'), list('tor')]) });
   assert.deepEqual(ds.map((d) => d.info.type).sort(), NATIVE_RULES.map((r) => r.type).sort());
-  for (const d of ds) assert.ok(d.index.verbs !== undefined && d.index.verbs.length > 0, `${d.info.type} indexes verbs`);
+  for (const d of ds)
+    assert.ok(d.index.verbs !== undefined && d.index.verbs.length > 0, `${d.info.type} indexes verbs`);
 });
 
 test('every criteria entry says why', () => {
-  for (const [tactic, list] of Object.entries(API_TACTIC_CRITERIA)) for (const c of list) assert.ok(c.why.length > 20, tactic);
+  for (const [tactic, list] of Object.entries(API_TACTIC_CRITERIA))
+    for (const c of list) assert.ok(c.why.length > 20, tactic);
 });
 
 test('README.md documents every type', async () => {

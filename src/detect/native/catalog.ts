@@ -29,29 +29,57 @@ const TACTIC_TEXT = {
   CredentialAccess: {
     what: 'an API call that reads credentials or secrets',
     mitre: ['Credential Access', 'T1552.007'],
-    sev: { MaliciousIPCaller: 'HIGH', 'MaliciousIPCaller.Custom': 'HIGH', SuccessfulAnonymousAccess: 'HIGH', TorIPCaller: 'HIGH' },
+    sev: {
+      MaliciousIPCaller: 'HIGH',
+      'MaliciousIPCaller.Custom': 'HIGH',
+      SuccessfulAnonymousAccess: 'HIGH',
+      TorIPCaller: 'HIGH',
+    },
   },
   DefenseEvasion: {
     what: 'an API call that hides activity or weakens the cluster’s defences',
     mitre: ['Defense Evasion', 'T1562.001'],
-    sev: { MaliciousIPCaller: 'HIGH', 'MaliciousIPCaller.Custom': 'HIGH', SuccessfulAnonymousAccess: 'HIGH', TorIPCaller: 'HIGH' },
+    sev: {
+      MaliciousIPCaller: 'HIGH',
+      'MaliciousIPCaller.Custom': 'HIGH',
+      SuccessfulAnonymousAccess: 'HIGH',
+      TorIPCaller: 'HIGH',
+    },
   },
   Discovery: {
     what: 'an API call that maps the cluster’s resources or the caller’s permissions',
     mitre: ['Discovery', 'T1613'],
-    sev: { MaliciousIPCaller: 'MEDIUM', 'MaliciousIPCaller.Custom': 'MEDIUM', SuccessfulAnonymousAccess: 'MEDIUM', TorIPCaller: 'MEDIUM' },
+    sev: {
+      MaliciousIPCaller: 'MEDIUM',
+      'MaliciousIPCaller.Custom': 'MEDIUM',
+      SuccessfulAnonymousAccess: 'MEDIUM',
+      TorIPCaller: 'MEDIUM',
+    },
   },
   Impact: {
     what: 'an API call that deletes, stops or rewrites cluster resources',
     mitre: ['Impact', 'T1485'],
-    sev: { MaliciousIPCaller: 'HIGH', 'MaliciousIPCaller.Custom': 'HIGH', SuccessfulAnonymousAccess: 'HIGH', TorIPCaller: 'HIGH' },
+    sev: {
+      MaliciousIPCaller: 'HIGH',
+      'MaliciousIPCaller.Custom': 'HIGH',
+      SuccessfulAnonymousAccess: 'HIGH',
+      TorIPCaller: 'HIGH',
+    },
   },
   Persistence: {
     what: 'an API call that creates lasting access (RBAC grants, identities, certificates, webhooks, scheduled workloads)',
     mitre: ['Persistence', 'T1098.006'],
-    sev: { MaliciousIPCaller: 'MEDIUM', 'MaliciousIPCaller.Custom': 'MEDIUM', SuccessfulAnonymousAccess: 'HIGH', TorIPCaller: 'MEDIUM' },
+    sev: {
+      MaliciousIPCaller: 'MEDIUM',
+      'MaliciousIPCaller.Custom': 'MEDIUM',
+      SuccessfulAnonymousAccess: 'HIGH',
+      TorIPCaller: 'MEDIUM',
+    },
   },
-} as const satisfies Record<ApiTactic, { what: string; mitre: readonly [string, string]; sev: Record<Mechanism, SeverityLabel> }>;
+} as const satisfies Record<
+  ApiTactic,
+  { what: string; mitre: readonly [string, string]; sev: Record<Mechanism, SeverityLabel> }
+>;
 
 const MECHANISM_TEXT = {
   MaliciousIPCaller: {
@@ -90,14 +118,28 @@ const MECHANISM_TEXT = {
       'Treat the calling identity as compromised unless its owner confirms using Tor: revoke its credentials, review and undo its changes, and restrict the API endpoint to known networks.',
     needs: '--tor-exits FILE',
   },
-} as const satisfies Record<Mechanism, { rule: string; title: (w: string) => string; description: (w: string) => string; remediation: string; needs: string }>;
+} as const satisfies Record<
+  Mechanism,
+  { rule: string; title: (w: string) => string; description: (w: string) => string; remediation: string; needs: string }
+>;
 
 function kebab(s: string): string {
   return s.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
 }
 
-export const API_TACTICS: readonly ApiTactic[] = ['CredentialAccess', 'DefenseEvasion', 'Discovery', 'Impact', 'Persistence'];
-export const MECHANISMS: readonly Mechanism[] = ['MaliciousIPCaller', 'MaliciousIPCaller.Custom', 'SuccessfulAnonymousAccess', 'TorIPCaller'];
+export const API_TACTICS: readonly ApiTactic[] = [
+  'CredentialAccess',
+  'DefenseEvasion',
+  'Discovery',
+  'Impact',
+  'Persistence',
+];
+export const MECHANISMS: readonly Mechanism[] = [
+  'MaliciousIPCaller',
+  'MaliciousIPCaller.Custom',
+  'SuccessfulAnonymousAccess',
+  'TorIPCaller',
+];
 export type { Mechanism };
 
 function apiCallerRule(tactic: ApiTactic, m: Mechanism): NativeRule {
@@ -169,8 +211,7 @@ export const SINGLE_RULES = {
     title: 'Default service account bound to an admin role',
     description:
       'A RoleBinding or ClusterRoleBinding gives admin or cluster-admin to a namespace’s default service account (directly, by its user name, or through the system:serviceaccounts groups). Every pod that names no service account then runs as admin.',
-    remediation:
-      'Remove the binding; give each workload its own service account with only the permissions it needs.',
+    remediation: 'Remove the binding; give each workload its own service account with only the permissions it needs.',
     tactic: 'Privilege Escalation',
     technique: 'T1098.006',
     needs: 'Request or RequestResponse audit level for RBAC (the binding body)',
@@ -238,6 +279,7 @@ export function infoOf(r: NativeRule): DetectorInfo {
     severity: severityFromLabel(r.severity),
     mitre: { tactic: r.tactic, technique: r.technique },
     tags: r.retired === true ? ['guardduty', 'retired'] : ['guardduty'],
+    remediation: r.remediation,
   };
 }
 
@@ -252,10 +294,12 @@ export interface NativeRuleDescription {
 
 /** For `sleuth rules list`. */
 export function describeNativeRules(): NativeRuleDescription[] {
-  return NATIVE_RULES.map((r) => ({ type: r.type, severity: r.severity, tactic: r.tactic, technique: r.technique, title: r.title, needs: r.needs }));
-}
-
-/** Remediation text by finding type (formatters put it in ASFF Remediation and GuardDuty-style output). */
-export function remediationFor(type: string): string | null {
-  return NATIVE_RULES.find((r) => r.type === type)?.remediation ?? null;
+  return NATIVE_RULES.map((r) => ({
+    type: r.type,
+    severity: r.severity,
+    tactic: r.tactic,
+    technique: r.technique,
+    title: r.title,
+    needs: r.needs,
+  }));
 }

@@ -26,7 +26,10 @@ import { nativeDetectors } from './index.js';
 import { repoRoot } from './test-events.js';
 
 const dir = join(repoRoot(), 'src', 'detect', 'native', 'testdata');
-const expected = JSON.parse(readFileSync(join(dir, 'catalogue-expected.json'), 'utf8')) as Record<string, { types: string[]; note: string }>;
+const expected = JSON.parse(readFileSync(join(dir, 'catalogue-expected.json'), 'utf8')) as Record<
+  string,
+  { types: string[]; note: string }
+>;
 
 function scanFixture(): { detections: Detection[]; agg: FindingAggregator; dedup: StageDeduper } {
   const intel = loadThreatIntel({
@@ -67,7 +70,10 @@ test('catalogue fixture: each request fires exactly the expected types (positive
     assert.deepEqual((got.get(auditID) ?? []).sort(), [...want.types].sort(), `${auditID}: ${want.note}`);
   }
   for (const id of got.keys()) assert.ok(id in expected, `unexpected detection for ${id}`);
-  assert.ok(Object.values(expected).filter((x) => x.types.length === 0).length >= 15, 'the fixture keeps its negatives');
+  assert.ok(
+    Object.values(expected).filter((x) => x.types.length === 0).length >= 15,
+    'the fixture keeps its negatives',
+  );
 });
 
 test('catalogue fixture: every one of the 27 native types fires through the pipeline', () => {
@@ -99,12 +105,19 @@ test('catalogue fixture: stages and redeliveries count once; repeats aggregate',
   // The SPDY exec with no ResponseComplete is judged on its ResponseStarted, once.
   const exec = agg.findings().filter((f) => f.type === 'Execution:Kubernetes/ExecInKubeSystemPod');
   assert.equal(exec.length, 2);
-  assert.deepEqual(exec.map((f) => f.count), [1, 1]);
+  assert.deepEqual(
+    exec.map((f) => f.count),
+    [1, 1],
+  );
 });
 
 /** Findings from any input the scanner reads (files, directories, CloudWatch shapes), by the same steps. */
 async function scanPaths(paths: string[]): Promise<string[]> {
-  const intel = loadThreatIntel({ intel: [join(dir, 'custom-list.txt')], malicious: [join(dir, 'malicious-feed.csv')], torExits: join(dir, 'tor-exits.txt') });
+  const intel = loadThreatIntel({
+    intel: [join(dir, 'custom-list.txt')],
+    malicious: [join(dir, 'malicious-feed.csv')],
+    torExits: join(dir, 'tor-exits.txt'),
+  });
   const engine = new DetectionEngine((unit, e) => assert.fail(`${unit} threw ${String(e)}`));
   for (const d of nativeDetectors({ intel: intel.value })) engine.addDetector(d);
   const dedup = new StageDeduper();
@@ -122,17 +135,26 @@ async function scanPaths(paths: string[]): Promise<string[]> {
   for (const e of dedup.flush()) engine.dispatch(e, emit);
   engine.flush(emit);
   assert.equal(records, 62);
-  return agg.findings().map((f) => `${f.id} ${f.type} ${f.count} ${f.firstSeen} ${f.lastSeen} ${f.evidence.map((e) => e.auditID).join(',')}`).sort();
+  return agg
+    .findings()
+    .map(
+      (f) => `${f.id} ${f.type} ${f.count} ${f.firstSeen} ${f.lastSeen} ${f.evidence.map((e) => e.auditID).join(',')}`,
+    )
+    .sort();
 }
 
 test('catalogue fixture: the same findings from JSONL, a CloudWatch-to-S3 export and filter-log-events JSON', async () => {
-  const lines = readFileSync(join(dir, 'catalogue-events.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = readFileSync(join(dir, 'catalogue-events.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   const tmp = mkdtempSync(join(tmpdir(), 'sleuth-cw-'));
   try {
     // S3 export: <task>/<stream>/000000.gz, each line "<ISO time> <message>".
     const stream = join(tmp, 'export', 'f0e1d2c3-0000-4000-8000-000000000000', 'kube-apiserver-audit-0123456789abcdef');
     mkdirSync(stream, { recursive: true });
-    const stamped = lines.map((l) => `${(JSON.parse(l) as { stageTimestamp: string }).stageTimestamp.slice(0, 23)}Z ${l}`);
+    const stamped = lines.map(
+      (l) => `${(JSON.parse(l) as { stageTimestamp: string }).stageTimestamp.slice(0, 23)}Z ${l}`,
+    );
     writeFileSync(join(stream, '000000.gz'), gzipSync(stamped.join('\n') + '\n'));
     // aws logs filter-log-events output.
     const fle = join(tmp, 'filter-log-events.json');

@@ -29,8 +29,17 @@ const DELETE = ['delete', 'deletecollection'] as const;
 
 export const API_TACTIC_CRITERIA = {
   CredentialAccess: [
-    { verbs: READ, resources: ['secrets'], why: 'Reading Secrets returns their values: service account tokens, registry passwords, TLS keys, cloud keys.' },
-    { verbs: ['create'], resources: ['serviceaccounts'], subresources: ['token'], why: 'The TokenRequest API mints a bearer token for a service account: a credential made on demand.' },
+    {
+      verbs: READ,
+      resources: ['secrets'],
+      why: 'Reading Secrets returns their values: service account tokens, registry passwords, TLS keys, cloud keys.',
+    },
+    {
+      verbs: ['create'],
+      resources: ['serviceaccounts'],
+      subresources: ['token'],
+      why: 'The TokenRequest API mints a bearer token for a service account: a credential made on demand.',
+    },
     {
       verbs: ['get'],
       resources: ['configmaps'],
@@ -40,13 +49,26 @@ export const API_TACTIC_CRITERIA = {
     },
   ],
   DefenseEvasion: [
-    { verbs: DELETE, resources: ['events'], why: 'Deleting Events erases the cluster’s own record of what happened (core and events.k8s.io share the resource name).' },
     {
       verbs: DELETE,
-      resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations', 'validatingadmissionpolicies', 'validatingadmissionpolicybindings'],
+      resources: ['events'],
+      why: 'Deleting Events erases the cluster’s own record of what happened (core and events.k8s.io share the resource name).',
+    },
+    {
+      verbs: DELETE,
+      resources: [
+        'validatingwebhookconfigurations',
+        'mutatingwebhookconfigurations',
+        'validatingadmissionpolicies',
+        'validatingadmissionpolicybindings',
+      ],
       why: 'Removing admission control switches off policy engines (Gatekeeper, Kyverno, image signature checks) before a forbidden workload is deployed.',
     },
-    { verbs: DELETE, resources: ['networkpolicies'], why: 'Removing NetworkPolicies lifts segmentation ahead of lateral movement or exfiltration.' },
+    {
+      verbs: DELETE,
+      resources: ['networkpolicies'],
+      why: 'Removing NetworkPolicies lifts segmentation ahead of lateral movement or exfiltration.',
+    },
     {
       verbs: ['update', 'patch', 'delete'],
       resources: ['configmaps'],
@@ -59,10 +81,32 @@ export const API_TACTIC_CRITERIA = {
     {
       verbs: READ,
       resources: [
-        'pods', 'nodes', 'namespaces', 'services', 'endpoints', 'endpointslices', 'serviceaccounts', 'configmaps',
-        'deployments', 'daemonsets', 'statefulsets', 'replicasets', 'jobs', 'cronjobs', 'ingresses', 'networkpolicies',
-        'roles', 'rolebindings', 'clusterroles', 'clusterrolebindings', 'persistentvolumes', 'persistentvolumeclaims',
-        'customresourcedefinitions', 'apiservices', 'mutatingwebhookconfigurations', 'validatingwebhookconfigurations',
+        'pods',
+        'nodes',
+        'namespaces',
+        'services',
+        'endpoints',
+        'endpointslices',
+        'serviceaccounts',
+        'configmaps',
+        'deployments',
+        'daemonsets',
+        'statefulsets',
+        'replicasets',
+        'jobs',
+        'cronjobs',
+        'ingresses',
+        'networkpolicies',
+        'roles',
+        'rolebindings',
+        'clusterroles',
+        'clusterrolebindings',
+        'persistentvolumes',
+        'persistentvolumeclaims',
+        'customresourcedefinitions',
+        'apiservices',
+        'mutatingwebhookconfigurations',
+        'validatingwebhookconfigurations',
       ],
       why: 'Listing workloads, nodes, network objects and RBAC maps the cluster and shows what a credential can reach next.',
     },
@@ -71,14 +115,30 @@ export const API_TACTIC_CRITERIA = {
       resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'selfsubjectreviews'],
       why: '`kubectl auth can-i` and `kubectl auth whoami`: a stolen credential asking what it may do.',
     },
-    { verbs: ['get'], resources: null, why: 'Non-resource URLs (/api, /apis, /openapi/v2, /version, /metrics) enumerate the API surface and version, the first step of scanners.' },
+    {
+      verbs: ['get'],
+      resources: null,
+      why: 'Non-resource URLs (/api, /apis, /openapi/v2, /version, /metrics) enumerate the API surface and version, the first step of scanners.',
+    },
   ],
   Impact: [
     {
       verbs: DELETE,
       resources: [
-        'pods', 'deployments', 'daemonsets', 'statefulsets', 'replicasets', 'jobs', 'cronjobs', 'services', 'namespaces',
-        'nodes', 'persistentvolumes', 'persistentvolumeclaims', 'configmaps', 'secrets',
+        'pods',
+        'deployments',
+        'daemonsets',
+        'statefulsets',
+        'replicasets',
+        'jobs',
+        'cronjobs',
+        'services',
+        'namespaces',
+        'nodes',
+        'persistentvolumes',
+        'persistentvolumeclaims',
+        'configmaps',
+        'secrets',
       ],
       why: 'Deleting workloads, storage, namespaces or nodes interrupts service or destroys data.',
     },
@@ -100,10 +160,27 @@ export const API_TACTIC_CRITERIA = {
       resources: ['clusterrolebindings', 'rolebindings', 'clusterroles', 'roles'],
       why: 'RBAC grants outlive the credential that made them and hand high-level permissions to an identity the attacker holds.',
     },
-    { verbs: ['create'], resources: ['serviceaccounts'], why: 'A new service account is an identity the defenders do not know about.' },
-    { verbs: ['create'], resources: ['certificatesigningrequests'], why: 'A signed client certificate is a long-lived credential that cannot be revoked without rotating the cluster CA.' },
-    { verbs: ['update', 'patch'], resources: ['certificatesigningrequests'], subresources: ['approval'], why: 'Approving a CSR issues that certificate.' },
-    { verbs: ['create'], resources: ['daemonsets', 'cronjobs'], why: 'Code on every node, or re-run on a schedule, survives the deletion of any single pod.' },
+    {
+      verbs: ['create'],
+      resources: ['serviceaccounts'],
+      why: 'A new service account is an identity the defenders do not know about.',
+    },
+    {
+      verbs: ['create'],
+      resources: ['certificatesigningrequests'],
+      why: 'A signed client certificate is a long-lived credential that cannot be revoked without rotating the cluster CA.',
+    },
+    {
+      verbs: ['update', 'patch'],
+      resources: ['certificatesigningrequests'],
+      subresources: ['approval'],
+      why: 'Approving a CSR issues that certificate.',
+    },
+    {
+      verbs: ['create'],
+      resources: ['daemonsets', 'cronjobs'],
+      why: 'Code on every node, or re-run on a schedule, survives the deletion of any single pod.',
+    },
     {
       verbs: WRITE,
       resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
@@ -151,14 +228,23 @@ export interface SensitivePath {
  */
 export const SENSITIVE_HOST_PATHS = [
   { path: '/', why: 'The whole host filesystem.' },
-  { path: '/etc', why: 'Host configuration: passwd/shadow, sudoers, cron, systemd units, /etc/kubernetes and kubelet credentials.' },
+  {
+    path: '/etc',
+    why: 'Host configuration: passwd/shadow, sudoers, cron, systemd units, /etc/kubernetes and kubelet credentials.',
+  },
   { path: '/root', why: 'root’s home: SSH keys, shell history, cloud and kube configs.' },
   { path: '/home', why: 'Users’ homes: SSH authorized_keys and credentials.' },
-  { path: '/proc', why: 'Writable /proc lets a container set kernel parameters (core_pattern) and reach other processes: a known escape.' },
+  {
+    path: '/proc',
+    why: 'Writable /proc lets a container set kernel parameters (core_pattern) and reach other processes: a known escape.',
+  },
   { path: '/sys', why: 'Writable /sys exposes cgroup release_agent and kernel settings: a known escape.' },
   { path: '/dev', why: 'Host devices, including the raw disks.' },
   { path: '/boot', why: 'Kernel and boot loader: persistence below the OS.' },
-  { path: '/var/lib/kubelet', why: 'The kubelet’s credentials and every pod’s mounted Secrets and service account tokens.' },
+  {
+    path: '/var/lib/kubelet',
+    why: 'The kubelet’s credentials and every pod’s mounted Secrets and service account tokens.',
+  },
   { path: '/var/lib/docker', why: 'Every container’s filesystem on the node.' },
   { path: '/var/lib/containerd', why: 'Every container’s filesystem on the node.' },
   { path: '/var/run/docker.sock', why: 'Container runtime socket: starts privileged containers on the host.' },
@@ -206,7 +292,13 @@ export interface DashboardCriteria {
   readonly why: string;
 }
 
-const APP_LABEL_KEYS = ['k8s-app', 'app', 'app.kubernetes.io/name', 'app.kubernetes.io/part-of', 'app.kubernetes.io/component'];
+const APP_LABEL_KEYS = [
+  'k8s-app',
+  'app',
+  'app.kubernetes.io/name',
+  'app.kubernetes.io/part-of',
+  'app.kubernetes.io/component',
+];
 
 export const DASHBOARD_CRITERIA = {
   kubernetes: {

@@ -16,7 +16,11 @@ export function execInKubeSystemPodDetector(): Detector {
       if (e.subresource !== 'exec' || e.namespace !== 'kube-system') return;
       if (!succeeded(e)) return;
       const command = commandOf(e.requestURI);
-      emit({ info, event: e, details: { pod: e.name, namespace: e.namespace, ...(command.length > 0 ? { command } : {}) } });
+      emit({
+        info,
+        event: e,
+        details: { pod: e.name, namespace: e.namespace, ...(command.length > 0 ? { command } : {}) },
+      });
     },
   };
 }

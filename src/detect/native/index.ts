@@ -35,4 +35,4 @@ export function nativeDetectors(options: NativeDetectorOptions = {}): Detector[]
   ];
 }
 
-export { describeNativeRules, remediationFor, NATIVE_RULES, type NativeRule, type NativeRuleDescription } from './catalog.js';
+export { describeNativeRules } from './catalog.js';

@@ -192,7 +192,11 @@ function containersOf(spec: Json, field: string, kind: ContainerKind, out: Conta
     const mounts: { name: string; mountPath: string; readOnly: boolean }[] = [];
     for (const m of arr(c['volumeMounts'])) {
       if (!isRecord(m)) continue;
-      mounts.push({ name: str(m['name']) ?? '', mountPath: str(m['mountPath']) ?? '', readOnly: m['readOnly'] === true });
+      mounts.push({
+        name: str(m['name']) ?? '',
+        mountPath: str(m['mountPath']) ?? '',
+        readOnly: m['readOnly'] === true,
+      });
     }
     out.push({
       name: str(c['name']) ?? '',
@@ -200,7 +204,8 @@ function containersOf(spec: Json, field: string, kind: ContainerKind, out: Conta
       imagePrefix: imagePrefixOf(image),
       kind,
       privileged: sc === null || typeof sc['privileged'] !== 'boolean' ? null : sc['privileged'],
-      allowPrivilegeEscalation: sc === null || typeof sc['allowPrivilegeEscalation'] !== 'boolean' ? null : sc['allowPrivilegeEscalation'],
+      allowPrivilegeEscalation:
+        sc === null || typeof sc['allowPrivilegeEscalation'] !== 'boolean' ? null : sc['allowPrivilegeEscalation'],
       volumeMounts: mounts,
     });
   }
@@ -244,7 +249,7 @@ function readWorkload(e: AuditEvent): WorkloadInfo | null {
     volumes.push({ name: str(v['name']) ?? '', hostPath: hp === null ? null : str(hp['path']) });
   }
   const meta = rec(obj['metadata']);
-  const name = e.name ?? (meta === null ? null : str(meta['name']) ?? str(meta['generateName']));
+  const name = e.name ?? (meta === null ? null : (str(meta['name']) ?? str(meta['generateName'])));
   return {
     type: resource,
     name,
@@ -312,8 +317,6 @@ export interface BindingInfo {
   readonly subjects: readonly Subject[];
 }
 
-export const BINDING_RESOURCES = ['rolebindings', 'clusterrolebindings'] as const;
-
 /** The binding a create/update/patch leaves, from whichever body the log kept. */
 export function bindingOf(e: AuditEvent): BindingInfo | null {
   if (e.resource !== 'rolebindings' && e.resource !== 'clusterrolebindings') return null;
@@ -380,7 +383,10 @@ export function serviceOf(e: AuditEvent): ServiceInfo | null {
   for (const p of arr(spec['ports'])) {
     if (!isRecord(p)) continue;
     const tp = p['targetPort'];
-    ports.push({ port: typeof p['port'] === 'number' ? p['port'] : null, targetPort: typeof tp === 'number' || typeof tp === 'string' ? String(tp) : null });
+    ports.push({
+      port: typeof p['port'] === 'number' ? p['port'] : null,
+      targetPort: typeof tp === 'number' || typeof tp === 'string' ? String(tp) : null,
+    });
   }
   return {
     name: e.name ?? str(meta['name']),

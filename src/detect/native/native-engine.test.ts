@@ -18,20 +18,87 @@ test('an attack story through the real engine: one finding per issue, counts agg
   for (const d of nativeDetectors({ intel })) engine.addDetector(d);
   const tor = { sourceIPs: ['185.220.101.7'] };
   const story = [
-    event({ verb: 'get', requestURI: '/version', username: 'system:anonymous', groups: ['system:unauthenticated'], extra: {}, time: '2024-05-01T09:59:00Z' }),
+    event({
+      verb: 'get',
+      requestURI: '/version',
+      username: 'system:anonymous',
+      groups: ['system:unauthenticated'],
+      extra: {},
+      time: '2024-05-01T09:59:00Z',
+    }),
     event({ verb: 'list', resource: 'secrets', namespace: 'kube-system', ...tor, time: '2024-05-01T10:00:00Z' }),
     event({ verb: 'list', resource: 'secrets', namespace: 'kube-system', ...tor, time: '2024-05-01T10:00:30Z' }),
     event({
-      verb: 'create', resource: 'clusterrolebindings', apiGroup: RBAC, name: 'anon-view', ...tor, time: '2024-05-01T10:01:00Z',
-      requestObject: { kind: 'ClusterRoleBinding', metadata: { name: 'anon-view' }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'User', name: 'system:anonymous' }] },
+      verb: 'create',
+      resource: 'clusterrolebindings',
+      apiGroup: RBAC,
+      name: 'anon-view',
+      ...tor,
+      time: '2024-05-01T10:01:00Z',
+      requestObject: {
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'anon-view' },
+        roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: [{ kind: 'User', name: 'system:anonymous' }],
+      },
     }),
-    event({ verb: 'list', resource: 'secrets', namespace: 'default', username: 'system:anonymous', groups: ['system:unauthenticated'], extra: {}, sourceIPs: ['198.51.100.50'], time: '2024-05-01T10:02:00Z' }),
     event({
-      verb: 'create', resource: 'daemonsets', apiGroup: 'apps', namespace: 'kube-system', name: 'node-agent', ...tor, time: '2024-05-01T10:03:00Z',
-      requestObject: { kind: 'DaemonSet', spec: { template: { spec: { hostPID: true, containers: [{ name: 'a', image: 'attacker.example/agent:1', securityContext: { privileged: true }, volumeMounts: [{ name: 'root', mountPath: '/host' }] }], volumes: [{ name: 'root', hostPath: { path: '/' } }] } } } },
+      verb: 'list',
+      resource: 'secrets',
+      namespace: 'default',
+      username: 'system:anonymous',
+      groups: ['system:unauthenticated'],
+      extra: {},
+      sourceIPs: ['198.51.100.50'],
+      time: '2024-05-01T10:02:00Z',
     }),
-    event({ verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'kube-system', name: 'node-agent-x1', code: 101, raw: { stage: 'ResponseStarted' }, ...tor, time: '2024-05-01T10:04:00Z' }),
-    event({ verb: 'delete', resource: 'events', namespace: 'kube-system', name: 'node-agent.17a', ...tor, time: '2024-05-01T10:05:00Z' }),
+    event({
+      verb: 'create',
+      resource: 'daemonsets',
+      apiGroup: 'apps',
+      namespace: 'kube-system',
+      name: 'node-agent',
+      ...tor,
+      time: '2024-05-01T10:03:00Z',
+      requestObject: {
+        kind: 'DaemonSet',
+        spec: {
+          template: {
+            spec: {
+              hostPID: true,
+              containers: [
+                {
+                  name: 'a',
+                  image: 'attacker.example/agent:1',
+                  securityContext: { privileged: true },
+                  volumeMounts: [{ name: 'root', mountPath: '/host' }],
+                },
+              ],
+              volumes: [{ name: 'root', hostPath: { path: '/' } }],
+            },
+          },
+        },
+      },
+    }),
+    event({
+      verb: 'create',
+      resource: 'pods',
+      subresource: 'exec',
+      namespace: 'kube-system',
+      name: 'node-agent-x1',
+      code: 101,
+      raw: { stage: 'ResponseStarted' },
+      ...tor,
+      time: '2024-05-01T10:04:00Z',
+    }),
+    event({
+      verb: 'delete',
+      resource: 'events',
+      namespace: 'kube-system',
+      name: 'node-agent.17a',
+      ...tor,
+      time: '2024-05-01T10:05:00Z',
+    }),
   ];
   const detections: Detection[] = [];
   for (const e of story) engine.dispatch(e, (d) => detections.push(d));
@@ -82,14 +149,29 @@ test('Falco k8s-audit fixtures: the native catalogue reports exactly these', () 
 });
 
 test('odd and hostile bodies never throw', () => {
-  const ds = nativeDetectors({ intel: threatIntelFromLists([parseThreatList('0.0.0.0/0\n::/0\n', { file: 'all', kind: 'custom' }).value]) });
+  const ds = nativeDetectors({
+    intel: threatIntelFromLists([parseThreatList('0.0.0.0/0\n::/0\n', { file: 'all', kind: 'custom' }).value]),
+  });
   const bodies: unknown[] = [
-    'a string', 42, null, [], [1, 2, 3], [{ op: 'add', path: '/__proto__/polluted', value: true }],
+    'a string',
+    42,
+    null,
+    [],
+    [1, 2, 3],
+    [{ op: 'add', path: '/__proto__/polluted', value: true }],
     [{ op: 'add', path: '/spec/template/spec/containers/99999999/securityContext', value: { privileged: true } }],
     [{ op: 'add', path: '/' + 'a/'.repeat(100), value: 1 }],
     { spec: { containers: 'nope', volumes: { a: 1 } } },
     { spec: { containers: [null, 1, { securityContext: 'x', volumeMounts: [null, { name: 5 }] }] } },
-    { spec: { template: { spec: { containers: Array.from({ length: 5000 }, () => ({ image: 'x', securityContext: { privileged: true } })) } } } },
+    {
+      spec: {
+        template: {
+          spec: {
+            containers: Array.from({ length: 5000 }, () => ({ image: 'x', securityContext: { privileged: true } })),
+          },
+        },
+      },
+    },
     { roleRef: 'x', subjects: [null, { kind: 1 }, { kind: 'User' }] },
     { metadata: { labels: [1], annotations: 'x' }, spec: { type: 'LoadBalancer', ports: 'x', selector: null } },
   ];

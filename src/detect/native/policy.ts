@@ -42,7 +42,8 @@ export class BindingMemory {
     if (b.name === null) return b;
     const key = this.#key(e, b);
     if (b.roleRefName !== null) {
-      if (this.#roleRefs.has(key) || this.#roleRefs.size < ROLE_REF_MEMORY) this.#roleRefs.set(key, { kind: b.roleRefKind, name: b.roleRefName });
+      if (this.#roleRefs.has(key) || this.#roleRefs.size < ROLE_REF_MEMORY)
+        this.#roleRefs.set(key, { kind: b.roleRefKind, name: b.roleRefName });
       return b;
     }
     const known = this.#roleRefs.get(key);
@@ -57,7 +58,14 @@ export class BindingMemory {
 
 function bindingDetails(b: BindingInfo, matched: readonly Subject[]): Record<string, unknown> {
   return {
-    roleBinding: { kind: b.kind, name: b.name, namespace: b.namespace, uid: b.uid, roleRefKind: b.roleRefKind, roleRefName: b.roleRefName },
+    roleBinding: {
+      kind: b.kind,
+      name: b.name,
+      namespace: b.namespace,
+      uid: b.uid,
+      roleRefKind: b.roleRefKind,
+      roleRefName: b.roleRefName,
+    },
     subjects: matched.slice(0, 16),
   };
 }
@@ -80,7 +88,11 @@ export function isAnonymousSubject(s: Subject): boolean {
   return ANONYMOUS_SUBJECTS.some((a) => a.kind === s.kind && a.name === s.name);
 }
 
-function bindingDetector(rule: NativeRule, memory: BindingMemory, test: (e: AuditEvent, b: BindingInfo) => Subject[]): Detector {
+function bindingDetector(
+  rule: NativeRule,
+  memory: BindingMemory,
+  test: (e: AuditEvent, b: BindingInfo) => Subject[],
+): Detector {
   const info = infoOf(rule);
   return {
     info,
@@ -129,7 +141,9 @@ export function isInternal(svc: ServiceInfo): boolean {
   if (marked) return true;
   const lb = INTERNAL_BY_DEFAULT_LB;
   const type = svc.annotations[lb.typeAnnotation];
-  const byLbc = (type !== undefined && (lb.types as readonly string[]).includes(type)) || (svc.loadBalancerClass !== null && (lb.classes as readonly string[]).includes(svc.loadBalancerClass));
+  const byLbc =
+    (type !== undefined && (lb.types as readonly string[]).includes(type)) ||
+    (svc.loadBalancerClass !== null && (lb.classes as readonly string[]).includes(svc.loadBalancerClass));
   return byLbc && svc.annotations[lb.schemeAnnotation] !== lb.publicScheme;
 }
 

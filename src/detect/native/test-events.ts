@@ -4,7 +4,6 @@
  * Not used at run time.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { AuditEvent } from '../../model/audit-event.js';
 import type { Detection, Detector } from '../detector.js';
 import { fileOrigin, normalizeParsed } from '../../normalize/normalize.js';
@@ -83,7 +82,10 @@ export function rawEvent(s: EventSpec): Record<string, unknown> {
     user,
     sourceIPs: s.sourceIPs ?? ['203.0.113.10'],
     userAgent: s.userAgent ?? 'kubectl/v1.29.3 (linux/amd64) kubernetes/6813625',
-    responseStatus: code >= 400 ? { metadata: {}, status: 'Failure', reason: code === 403 ? 'Forbidden' : 'Invalid', code } : { metadata: {}, code },
+    responseStatus:
+      code >= 400
+        ? { metadata: {}, status: 'Failure', reason: code === 403 ? 'Forbidden' : 'Invalid', code }
+        : { metadata: {}, code },
     requestReceivedTimestamp: time,
     stageTimestamp: time,
     annotations: {
@@ -92,7 +94,8 @@ export function rawEvent(s: EventSpec): Record<string, unknown> {
     },
   };
   if (s.resource !== undefined) ev['objectRef'] = objectRef;
-  if (s.impersonatedUser !== undefined) ev['impersonatedUser'] = { username: s.impersonatedUser, groups: ['system:authenticated'] };
+  if (s.impersonatedUser !== undefined)
+    ev['impersonatedUser'] = { username: s.impersonatedUser, groups: ['system:authenticated'] };
   if (s.requestObject !== undefined) ev['requestObject'] = s.requestObject;
   if (s.responseObject !== undefined) ev['responseObject'] = s.responseObject;
   return { ...ev, ...(s.raw ?? {}) };
@@ -112,7 +115,12 @@ export function event(s: EventSpec): AuditEvent {
 }
 
 export function fromRaw(raw: unknown, cluster?: string): AuditEvent {
-  const r = normalizeParsed(raw, JSON.stringify(raw), fileOrigin('test.jsonl', 1), cluster !== undefined ? { cluster } : {});
+  const r = normalizeParsed(
+    raw,
+    JSON.stringify(raw),
+    fileOrigin('test.jsonl', 1),
+    cluster !== undefined ? { cluster } : {},
+  );
   if (!r.ok) throw new Error(`test event did not normalize: ${r.reason}`);
   return r.event;
 }
@@ -120,7 +128,10 @@ export function fromRaw(raw: unknown, cluster?: string): AuditEvent {
 /** True when the engine would send this event to the detector. */
 export function passesIndex(d: Pick<Detector, 'index'>, e: AuditEvent): boolean {
   const { verbs, resources } = d.index;
-  return (verbs === undefined || verbs.includes(e.verb)) && (resources === undefined || (e.resource !== null && resources.includes(e.resource)));
+  return (
+    (verbs === undefined || verbs.includes(e.verb)) &&
+    (resources === undefined || (e.resource !== null && resources.includes(e.resource)))
+  );
 }
 
 /** Run one detector over events as the engine would (index first), collecting detections. */
@@ -140,10 +151,7 @@ export function runAll(ds: readonly Detector[], events: Iterable<AuditEvent>): D
   return out;
 }
 
-
-export function sharedPath(...parts: string[]): string {
-  return join(repoRoot(), '..', 'shared', ...parts);
-}
+export { sharedPath } from '../../util/repo-root.js';
 
 /** Read a JSON-lines file of audit events (skips lines that are not audit events). */
 export function readJsonl(path: string): AuditEvent[] {

@@ -37,7 +37,8 @@ export function privilegedContainerDetector(): Detector {
         const key = `${e.cluster}\u0000${c.image}`;
         if (seen.has(key)) continue;
         if (seen.size < PRIVILEGED_IMAGE_MEMORY) seen.add(key);
-        if (!fresh.some((f) => f.image === c.image)) fresh.push({ name: c.name, image: c.image, containerType: c.kind });
+        if (!fresh.some((f) => f.image === c.image))
+          fresh.push({ name: c.name, image: c.image, containerType: c.kind });
       }
       if (fresh.length === 0) return;
       emit({

@@ -9,9 +9,7 @@ import type { ResolvedField } from './sigma-field-mapping.js';
 
 /** One piece of a Sigma string: literal text or a wildcard. */
 export type PatternPart =
-  | { readonly kind: 'literal'; readonly text: string }
-  | { readonly kind: 'star' }
-  | { readonly kind: 'one' };
+  { readonly kind: 'literal'; readonly text: string } | { readonly kind: 'star' } | { readonly kind: 'one' };
 
 /** A string value after escapes were resolved: literal text and wildcards. */
 export interface StringPattern {
@@ -38,7 +36,13 @@ export type SigmaValueNode =
   | { readonly kind: 'compare'; readonly op: CompareOp; readonly value: number }
   /** `field|hour: 3`, `field|hour|gte: 22`: a part of a date value compared with a number. */
   | { readonly kind: 'timepart'; readonly part: TimePart; readonly op: CompareOp | 'eq'; readonly value: number }
-  | { readonly kind: 'cidr'; readonly cidr: string; readonly version: 4 | 6; readonly bytes: readonly number[]; readonly prefix: number }
+  | {
+      readonly kind: 'cidr';
+      readonly cidr: string;
+      readonly version: 4 | 6;
+      readonly bytes: readonly number[];
+      readonly prefix: number;
+    }
   /** `field: null` and `field|exists: false`: no non-null value at the path. */
   | { readonly kind: 'null' }
   /** `field|exists: true` and the lone wildcard `'*'`: some non-null value at the path. */
@@ -86,10 +90,6 @@ export function createOr(items: readonly SigmaExpr[]): SigmaExpr {
 
 export function createNot(item: SigmaExpr): SigmaExpr {
   return Object.freeze({ kind: 'not', item });
-}
-
-export function createConst(value: boolean): SigmaExpr {
-  return Object.freeze({ kind: 'const', value });
 }
 
 // ---- condition syntax tree (before identifiers are resolved) ----

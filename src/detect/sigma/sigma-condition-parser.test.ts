@@ -81,21 +81,33 @@ test('selectors: full-match wildcards, `them` and patterns skip _-prefixed ident
 
 const HEAD = 'title: t\nid: r\nlogsource:\n  product: kubernetes\n  service: audit\n';
 
-function ruleOf(detection: string): { rule: SigmaDetectionRule | undefined; problems: ReturnType<typeof parseSigmaText>['problems'] } {
+function ruleOf(detection: string): {
+  rule: SigmaDetectionRule | undefined;
+  problems: ReturnType<typeof parseSigmaText>['problems'];
+} {
   const parsed = parseSigmaText(HEAD + detection, 'cond.yml', createFieldMapping());
   return { rule: parsed.documents[0] as SigmaDetectionRule | undefined, problems: parsed.problems };
 }
 
 test('conditions evaluate: 1 of, all of, them, not, lists of conditions', () => {
-  const sel = 'detection:\n  sel_verb:\n    verb: delete\n  sel_res:\n    objectRef.resource: secrets\n  filter:\n    user.username|startswith: "system:"\n';
+  const sel =
+    'detection:\n  sel_verb:\n    verb: delete\n  sel_res:\n    objectRef.resource: secrets\n  filter:\n    user.username|startswith: "system:"\n';
   const del = auditEvent({ verb: 'delete', objectRef: { resource: 'secrets', namespace: 'a' } });
-  const delSys = auditEvent({ verb: 'delete', objectRef: { resource: 'secrets', namespace: 'a' }, user: { username: 'system:admin' } });
+  const delSys = auditEvent({
+    verb: 'delete',
+    objectRef: { resource: 'secrets', namespace: 'a' },
+    user: { username: 'system:admin' },
+  });
   const getSec = auditEvent({ verb: 'get', objectRef: { resource: 'secrets', namespace: 'a' } });
   const delPod = auditEvent({ verb: 'delete', objectRef: { resource: 'pods', namespace: 'a' } });
   const all = [del, delSys, getSec, delPod];
   const run = (condition: string): string[] => {
     const { rule, problems } = ruleOf(`${sel}  condition: ${condition}\n`);
-    assert.deepEqual(problems.filter((p) => p.severity !== 'warning'), [], condition);
+    assert.deepEqual(
+      problems.filter((p) => p.severity !== 'warning'),
+      [],
+      condition,
+    );
     const m = compileSigmaExpr(rule!.expr);
     return all.filter((e) => m(e)).map((e) => all.indexOf(e).toString());
   };

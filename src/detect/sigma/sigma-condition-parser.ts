@@ -25,7 +25,16 @@ interface Token {
   readonly offset: number;
 }
 
-const KEYWORDS = { and: 'and', or: 'or', not: 'not', of: 'of', all: 'all', them: 'them', any: 'one', '1': 'one' } as const satisfies Record<string, TokenKind>;
+const KEYWORDS = {
+  and: 'and',
+  or: 'or',
+  not: 'not',
+  of: 'of',
+  all: 'all',
+  them: 'them',
+  any: 'one',
+  '1': 'one',
+} as const satisfies Record<string, TokenKind>;
 
 // pySigma identifiers: alphanumerics, `_` and `-`; `*` only in selector patterns.
 const WORD = /[A-Za-z0-9_\-*.]/;
@@ -47,7 +56,11 @@ function lex(text: string, errors: ConditionError[]): Token[] {
       const kw = Object.hasOwn(KEYWORDS, w) ? KEYWORDS[w as keyof typeof KEYWORDS] : undefined;
       tokens.push({ kind: kw ?? 'word', text: w, offset: start });
     } else if (c === '|') {
-      errors.push({ offset: i, length: text.length - i, message: "aggregation expressions ('| count() by …') are Sigma 1.0 syntax; write a correlation rule instead" });
+      errors.push({
+        offset: i,
+        length: text.length - i,
+        message: "aggregation expressions ('| count() by …') are Sigma 1.0 syntax; write a correlation rule instead",
+      });
       break;
     } else {
       errors.push({ offset: i, length: 1, message: `unexpected character '${c}'` });
@@ -101,7 +114,8 @@ export function parseCondition(text: string): ConditionParseResult {
       case 'lparen': {
         const inner = parseOr();
         const close = next();
-        if (close.kind !== 'rparen') fail(close, `expected ')' to close the '(' at column ${t.offset + 1}, found ${describe(close)}`);
+        if (close.kind !== 'rparen')
+          fail(close, `expected ')' to close the '(' at column ${t.offset + 1}, found ${describe(close)}`);
         return inner;
       }
       case 'one':
@@ -110,10 +124,23 @@ export function parseCondition(text: string): ConditionParseResult {
         if (of.kind !== 'of') fail(of, `expected 'of' after '${t.text}', found ${describe(of)}`);
         const target = next();
         if (target.kind === 'them') {
-          return Object.freeze({ kind: 'selector', quantifier: t.kind, pattern: null, offset: t.offset, length: target.offset + target.text.length - t.offset });
+          return Object.freeze({
+            kind: 'selector',
+            quantifier: t.kind,
+            pattern: null,
+            offset: t.offset,
+            length: target.offset + target.text.length - t.offset,
+          });
         }
-        if (target.kind !== 'word') fail(target, `expected an identifier pattern or 'them' after 'of', found ${describe(target)}`);
-        return Object.freeze({ kind: 'selector', quantifier: t.kind, pattern: target.text, offset: t.offset, length: target.offset + target.text.length - t.offset });
+        if (target.kind !== 'word')
+          fail(target, `expected an identifier pattern or 'them' after 'of', found ${describe(target)}`);
+        return Object.freeze({
+          kind: 'selector',
+          quantifier: t.kind,
+          pattern: target.text,
+          offset: t.offset,
+          length: target.offset + target.text.length - t.offset,
+        });
       }
       case 'word':
         if (t.text.includes('*')) fail(t, `wildcard identifier '${t.text}' needs '1 of' or 'all of'`);
@@ -139,6 +166,11 @@ export function selectorMatches(pattern: string | null, identifier: string): boo
   // `them` and patterns not starting with `_` leave out `_`-prefixed identifiers (spec, pySigma).
   if (identifier.startsWith('_') && (pattern === null || !pattern.startsWith('_'))) return false;
   if (pattern === null) return true;
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\-]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\-]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(identifier);
 }

@@ -25,7 +25,12 @@
 import type { AuditEvent } from '../../model/audit-event.js';
 import type { DetectorInfo, Emit } from '../detector.js';
 import type { CountCondition, SigmaCorrelationRule } from './sigma-ast.js';
-import { firstValueString, type SigmaFieldMapping, compileValueVisitor, type ValueVisitor } from './sigma-field-mapping.js';
+import {
+  firstValueString,
+  type SigmaFieldMapping,
+  compileValueVisitor,
+  type ValueVisitor,
+} from './sigma-field-mapping.js';
 import type { EventPredicate } from './sigma-matcher-compiler.js';
 
 // 10k events of one group inside one window is already an incident; beyond it the oldest go.
@@ -127,13 +132,23 @@ export class CorrelationEvaluator {
   #maxTime = -Infinity;
   #seen = 0;
 
-  constructor(rule: SigmaCorrelationRule, info: DetectorInfo, members: readonly CorrelationMember[], mapping: SigmaFieldMapping) {
+  constructor(
+    rule: SigmaCorrelationRule,
+    info: DetectorInfo,
+    members: readonly CorrelationMember[],
+    mapping: SigmaFieldMapping,
+  ) {
     if (members.length > 30) throw new RangeError('a correlation can reference at most 30 rules');
     this.#rule = rule;
     this.#info = info;
     this.#members = members;
-    this.#groupVisitors = members.map((m) => rule.groupBy.map((g) => compileValueVisitor(mapping.resolve(groupFieldFor(rule, g, m)))));
-    this.#valueVisitor = rule.type === 'value_count' && rule.valueField !== undefined ? compileValueVisitor(mapping.resolve(rule.valueField)) : null;
+    this.#groupVisitors = members.map((m) =>
+      rule.groupBy.map((g) => compileValueVisitor(mapping.resolve(groupFieldFor(rule, g, m)))),
+    );
+    this.#valueVisitor =
+      rule.type === 'value_count' && rule.valueField !== undefined
+        ? compileValueVisitor(mapping.resolve(rule.valueField))
+        : null;
     this.#condition = effectiveCondition(rule);
     this.#lastBit = 1 << (members.length - 1);
   }
@@ -180,7 +195,8 @@ export class CorrelationEvaluator {
     const entries = group.entries;
     if (t > group.maxTime) {
       group.maxTime = t;
-      while (group.winStart < entries.length && entries[group.winStart]!.time < t - span) this.#leave(group, entries[group.winStart++]!);
+      while (group.winStart < entries.length && entries[group.winStart]!.time < t - span)
+        this.#leave(group, entries[group.winStart++]!);
     }
     const entry: Entry = {
       time: t,
@@ -357,7 +373,8 @@ export class CorrelationEvaluator {
 
   #emit(x: Entry, entries: readonly Entry[], lo: number, hi: number, measure: number, group: Group, emit: Emit): void {
     const related: AuditEvent[] = [];
-    for (let i = hi - 1; i >= lo && related.length < RELATED_CAP; i--) if (entries[i] !== x) related.push(entries[i]!.event);
+    for (let i = hi - 1; i >= lo && related.length < RELATED_CAP; i--)
+      if (entries[i] !== x) related.push(entries[i]!.event);
     related.reverse();
     const groupValues: Record<string, string | null> = {};
     this.#rule.groupBy.forEach((g, i) => (groupValues[g] = group.values[i] ?? null));
@@ -370,7 +387,11 @@ export class CorrelationEvaluator {
       details: {
         correlation: this.#rule.type,
         group: groupValues,
-        [this.#rule.type === 'value_count' ? 'distinctValues' : this.#rule.type === 'event_count' ? 'eventCount' : 'rulesMatched']: measure,
+        [this.#rule.type === 'value_count'
+          ? 'distinctValues'
+          : this.#rule.type === 'event_count'
+            ? 'eventCount'
+            : 'rulesMatched']: measure,
         windowStart: new Date(x.time - this.#rule.timespanMs).toISOString(),
         windowEnd: new Date(x.time).toISOString(),
       },

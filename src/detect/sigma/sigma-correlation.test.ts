@@ -33,7 +33,8 @@ function forbiddenList(id: string, user: string, ms: number, code = 403): AuditE
       requestURI: '/api/v1/secrets',
       user: { username: user, groups: ['system:authenticated'] },
       objectRef: { resource: 'secrets', apiVersion: 'v1' },
-      responseStatus: code === 403 ? { metadata: {}, status: 'Failure', reason: 'Forbidden', code } : { metadata: {}, code },
+      responseStatus:
+        code === 403 ? { metadata: {}, status: 'Failure', reason: 'Forbidden', code } : { metadata: {}, code },
     },
     at(ms),
   );
@@ -41,7 +42,13 @@ function forbiddenList(id: string, user: string, ms: number, code = 403): AuditE
 
 function read(id: string, user: string, ns: string, ms: number): AuditEvent {
   return auditEvent(
-    { auditID: id, verb: 'get', requestURI: `/api/v1/namespaces/${ns}/secrets/x`, user: { username: user, groups: ['system:authenticated'] }, objectRef: { resource: 'secrets', namespace: ns, name: 'x', apiVersion: 'v1' } },
+    {
+      auditID: id,
+      verb: 'get',
+      requestURI: `/api/v1/namespaces/${ns}/secrets/x`,
+      user: { username: user, groups: ['system:authenticated'] },
+      objectRef: { resource: 'secrets', namespace: ns, name: 'x', apiVersion: 'v1' },
+    },
     at(ms),
   );
 }
@@ -53,7 +60,12 @@ function rbac(id: string, user: string, ms: number): AuditEvent {
       verb: 'create',
       requestURI: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
       user: { username: user, groups: ['system:authenticated'] },
-      objectRef: { resource: 'clusterrolebindings', apiGroup: 'rbac.authorization.k8s.io', name: 'pwn', apiVersion: 'v1' },
+      objectRef: {
+        resource: 'clusterrolebindings',
+        apiGroup: 'rbac.authorization.k8s.io',
+        name: 'pwn',
+        apiVersion: 'v1',
+      },
       responseStatus: { metadata: {}, code: 201 },
     },
     at(ms),
@@ -74,7 +86,11 @@ function exec(id: string, user: string, ms: number): AuditEvent {
   );
 }
 
-function streamHits(set: SigmaRuleSet, events: readonly AuditEvent[], rule: string): { ids: string[]; detections: Detection[] } {
+function streamHits(
+  set: SigmaRuleSet,
+  events: readonly AuditEvent[],
+  rule: string,
+): { ids: string[]; detections: Detection[] } {
   const detections = runDetectors(set.detectors, events).filter((d) => d.info.rule === rule);
   return { ids: detections.map((d) => d.event.auditID).sort(), detections };
 }
@@ -85,7 +101,10 @@ async function sqlHits(set: SigmaRuleSet, events: readonly AuditEvent[], rule: s
     await store.appendEvents(events);
     const res = await huntSigma(store, set);
     assert.deepEqual(res.errors, []);
-    return res.hits.filter((h) => h.rule === rule).map((h) => h.auditID).sort();
+    return res.hits
+      .filter((h) => h.rule === rule)
+      .map((h) => h.auditID)
+      .sort();
   } finally {
     await store.close();
   }
@@ -93,9 +112,15 @@ async function sqlHits(set: SigmaRuleSet, events: readonly AuditEvent[], rule: s
 
 test('event_count: more than 20 forbidden list calls by one user within 5 minutes', async () => {
   const set = loadSigmaRules([join(CORRELATION_RULES(), 'kubernetes_audit_forbidden_list_burst.yml')]);
-  assert.deepEqual(set.problems.filter((p) => p.severity !== 'warning'), []);
+  assert.deepEqual(
+    set.problems.filter((p) => p.severity !== 'warning'),
+    [],
+  );
   // generate: false (default): the base rule feeds the correlation and emits nothing itself.
-  assert.deepEqual(set.detectors.map((d) => d.info.rule), [BURST]);
+  assert.deepEqual(
+    set.detectors.map((d) => d.info.rule),
+    [BURST],
+  );
   assert.deepEqual(set.detectors[0]!.index, { verbs: ['list'] });
   const events: AuditEvent[] = [];
   // mallory: 21 forbidden lists 10 s apart (200 s), with allowed lists in between that do not count.
@@ -131,11 +156,15 @@ test('event_count: more than 20 forbidden list calls by one user within 5 minute
 
 test('event_count: arrival order within the window does not change the hits', async () => {
   // Detectors keep state: a fresh rule set per run.
-  const load = (): SigmaRuleSet => loadSigmaRules([join(CORRELATION_RULES(), 'kubernetes_audit_forbidden_list_burst.yml')]);
+  const load = (): SigmaRuleSet =>
+    loadSigmaRules([join(CORRELATION_RULES(), 'kubernetes_audit_forbidden_list_burst.yml')]);
   const events: AuditEvent[] = [];
   for (let i = 0; i < 22; i++) events.push(forbiddenList(`m-${i + 1}`, 'mallory', i * 10 * S));
   // Deterministic shuffle.
-  const shuffled = events.map((e, i) => [((i * 7919) % 23) as number, e] as const).sort((a, b) => a[0] - b[0]).map(([, e]) => e);
+  const shuffled = events
+    .map((e, i) => [((i * 7919) % 23) as number, e] as const)
+    .sort((a, b) => a[0] - b[0])
+    .map(([, e]) => e);
   assert.notDeepEqual(shuffled, events);
   assert.deepEqual(streamHits(load(), shuffled, BURST).ids, ['m-21', 'm-22']);
   assert.deepEqual(streamHits(load(), events, BURST).ids, ['m-21', 'm-22']);
@@ -144,13 +173,17 @@ test('event_count: arrival order within the window does not change the hits', as
 
 test('value_count: distinct namespaces touched by one identity', async () => {
   const set = loadSigmaRules([join(CORRELATION_RULES(), 'kubernetes_audit_namespace_sweep.yml')]);
-  assert.deepEqual(set.problems.filter((p) => p.severity !== 'warning'), []);
+  assert.deepEqual(
+    set.problems.filter((p) => p.severity !== 'warning'),
+    [],
+  );
   const events: AuditEvent[] = [];
   for (let i = 0; i < 5; i++) events.push(read(`intruder-${i + 1}`, 'intruder', `ns-${i + 1}`, i * 2 * M));
   events.push(read('intruder-6', 'intruder', 'ns-1', 9 * M)); // still 5 distinct in [-1m, 9m]
   events.push(read('intruder-7', 'intruder', 'ns-1', 17 * M)); // window [7m, 17m]: ns-5, ns-1 only
   for (let i = 0; i < 6; i++) events.push(read(`wanderer-${i + 1}`, 'wanderer', `ns-${i + 1}`, i * 15 * M));
-  for (let i = 0; i < 6; i++) events.push(read(`node-${i + 1}`, 'system:node:ip-10-0-0-1.ec2.internal', `ns-${i + 1}`, i * S));
+  for (let i = 0; i < 6; i++)
+    events.push(read(`node-${i + 1}`, 'system:node:ip-10-0-0-1.ec2.internal', `ns-${i + 1}`, i * S));
   // Many reads in one namespace do not make distinct values.
   for (let i = 0; i < 30; i++) events.push(read(`busy-${i + 1}`, 'busy', 'shop', i * S));
   events.sort((a, b) => a.time - b.time);
@@ -162,11 +195,17 @@ test('value_count: distinct namespaces touched by one identity', async () => {
 
 test('temporal_ordered: an RBAC change followed by an exec by the same user within 10 minutes', async () => {
   const set = loadSigmaRules([join(CORRELATION_RULES(), 'kubernetes_audit_rbac_change_then_exec.yml')]);
-  assert.deepEqual(set.problems.filter((p) => p.severity !== 'warning'), []);
+  assert.deepEqual(
+    set.problems.filter((p) => p.severity !== 'warning'),
+    [],
+  );
   const corr = set.detectors.find((d) => d.info.rule === RBAC_EXEC)!;
   assert.deepEqual(corr.info.severity, { label: 'HIGH', score: 8 });
   assert.deepEqual(corr.info.mitre, { tactic: 'Privilege Escalation', technique: 'T1078' });
-  assert.deepEqual(corr.index, { verbs: ['create', 'patch', 'update'], resources: ['clusterrolebindings', 'pods', 'rolebindings'] });
+  assert.deepEqual(corr.index, {
+    verbs: ['create', 'patch', 'update'],
+    resources: ['clusterrolebindings', 'pods', 'rolebindings'],
+  });
   const events = [
     rbac('eve-rbac', 'eve', 0),
     exec('eve-exec', 'eve', 5 * M),
@@ -183,7 +222,10 @@ test('temporal_ordered: an RBAC change followed by an exec by the same user with
   const { ids, detections } = streamHits(set, events, RBAC_EXEC);
   assert.deepEqual(ids, ['eve-exec', 'judy-exec']);
   const eve = detections.find((d) => d.event.auditID === 'eve-exec')!;
-  assert.deepEqual(eve.related?.map((e) => e.auditID), ['eve-rbac']);
+  assert.deepEqual(
+    eve.related?.map((e) => e.auditID),
+    ['eve-rbac'],
+  );
   assert.deepEqual(await sqlHits(set, events, RBAC_EXEC), ids);
 });
 
@@ -219,7 +261,12 @@ test('temporal (any order) and generate: true', async () => {
   assert.deepEqual(parsed.problems, []);
   const set = buildSigmaRuleSet(parsed.documents, createFieldMapping());
   assert.deepEqual(set.detectors.map((d) => d.info.rule).sort(), ['base-a', 'base-b', 'corr-any']);
-  const events = [exec('f-exec', 'frank', 0), rbac('f-rbac', 'frank', 2 * M), rbac('g-rbac', 'gina', 0), exec('g-exec', 'gina', 11 * M)];
+  const events = [
+    exec('f-exec', 'frank', 0),
+    rbac('f-rbac', 'frank', 2 * M),
+    rbac('g-rbac', 'gina', 0),
+    exec('g-exec', 'gina', 11 * M),
+  ];
   const { ids } = streamHits(set, events, 'corr-any');
   assert.deepEqual(ids, ['f-rbac']);
   assert.deepEqual(await sqlHits(set, events, 'corr-any'), ids);
@@ -231,11 +278,16 @@ test('correlation errors: unknown rule, missing condition, bad timespan, unsuppo
   const problems = (text: string): string[] => {
     const m = createFieldMapping();
     const parsed = parseSigmaText(text, 'c.yml', m);
-    return [...parsed.problems, ...buildSigmaRuleSet(parsed.documents, m).problems].map((p) => `${p.line}:${p.column} ${p.message}`);
+    return [...parsed.problems, ...buildSigmaRuleSet(parsed.documents, m).problems].map(
+      (p) => `${p.line}:${p.column} ${p.message}`,
+    );
   };
-  assert.deepEqual(problems(doc('  type: event_count\n  rules: [nope]\n  group-by: [user.username]\n  timespan: 5m\n  condition: {gt: 3}\n')), [
-    "1:1 correlation references unknown rule 'nope'",
-  ]);
+  assert.deepEqual(
+    problems(
+      doc('  type: event_count\n  rules: [nope]\n  group-by: [user.username]\n  timespan: 5m\n  condition: {gt: 3}\n'),
+    ),
+    ["1:1 correlation references unknown rule 'nope'"],
+  );
   assert.deepEqual(problems(doc('  type: event_count\n  rules: [a]\n  timespan: 5x\n')), [
     "6:3 invalid timespan '5x' (expected a number followed by s, m, h, d, w, M or y)",
     '4:3 event_count needs a condition such as {gte: 10}',
@@ -243,7 +295,9 @@ test('correlation errors: unknown rule, missing condition, bad timespan, unsuppo
   assert.deepEqual(problems(doc('  type: value_sum\n  rules: [a]\n  timespan: 5m\n')), [
     "4:3 correlation type 'value_sum' is not supported (supported: event_count, value_count, temporal, temporal_ordered)",
   ]);
-  assert.deepEqual(problems(doc('  type: value_count\n  rules: [a]\n  timespan: 5m\n  condition: {gte: 3}\n')), ["7:14 value_count needs 'field' in its condition"]);
+  assert.deepEqual(problems(doc('  type: value_count\n  rules: [a]\n  timespan: 5m\n  condition: {gte: 3}\n')), [
+    "7:14 value_count needs 'field' in its condition",
+  ]);
 });
 
 test('correlation state stays bounded: idle groups expire by event time', () => {
@@ -311,11 +365,21 @@ test('correlation aliases: group-by reads a different field per referenced rule'
         verb: 'create',
         user: { username: 'admin', groups: ['system:masters'] },
         impersonatedUser: { username: as },
-        objectRef: { resource: 'clusterrolebindings', apiGroup: 'rbac.authorization.k8s.io', name: 'x', apiVersion: 'v1' },
+        objectRef: {
+          resource: 'clusterrolebindings',
+          apiGroup: 'rbac.authorization.k8s.io',
+          name: 'x',
+          apiVersion: 'v1',
+        },
       },
       at(ms),
     );
-  const events = [impRbac('imp-bob', 'bob', 0), exec('exec-bob', 'bob', 2 * M), exec('exec-admin', 'admin', 3 * M), exec('exec-carl', 'carl', 4 * M)];
+  const events = [
+    impRbac('imp-bob', 'bob', 0),
+    exec('exec-bob', 'bob', 2 * M),
+    exec('exec-admin', 'admin', 3 * M),
+    exec('exec-carl', 'carl', 4 * M),
+  ];
   const { ids, detections } = streamHits(load(), events, 'corr-alias');
   assert.deepEqual(ids, ['exec-bob']);
   assert.deepEqual(detections[0]!.details?.['group'], { actor: 'bob' });
@@ -323,9 +387,15 @@ test('correlation aliases: group-by reads a different field per referenced rule'
 });
 
 test('temporal_ordered with out-of-order arrival: order is by event time, not arrival', async () => {
-  const load = (): SigmaRuleSet => loadSigmaRules([join(CORRELATION_RULES(), 'kubernetes_audit_rbac_change_then_exec.yml')]);
+  const load = (): SigmaRuleSet =>
+    loadSigmaRules([join(CORRELATION_RULES(), 'kubernetes_audit_rbac_change_then_exec.yml')]);
   // The exec is read first, the (earlier) RBAC change afterwards: still change → exec in time.
-  const arrival = [exec('kim-exec', 'kim', 4 * M), rbac('kim-rbac', 'kim', 1 * M), rbac('lee-rbac', 'lee', 6 * M), exec('lee-exec', 'lee', 5 * M)];
+  const arrival = [
+    exec('kim-exec', 'kim', 4 * M),
+    rbac('kim-rbac', 'kim', 1 * M),
+    rbac('lee-rbac', 'lee', 6 * M),
+    exec('lee-exec', 'lee', 5 * M),
+  ];
   const { ids } = streamHits(load(), arrival, RBAC_EXEC);
   assert.deepEqual(ids, ['kim-exec']);
   assert.deepEqual(await sqlHits(load(), arrival, RBAC_EXEC), ids);

@@ -13,7 +13,17 @@ import type { AuditEvent } from '../../model/audit-event.js';
 import type { SourceProblem } from '../../model/errors.js';
 import { severityFromLabel, type Mitre, type Severity, type SeverityLabel } from '../../model/finding.js';
 import type { Detector, DetectorIndex, DetectorInfo, Emit } from '../detector.js';
-import { createAnd, createNot, type SigmaCorrelationRule, type SigmaDetectionRule, type SigmaDocument, type SigmaExpr, type SigmaFilterRule, type SigmaLevel, type SigmaLogsource } from './sigma-ast.js';
+import {
+  createAnd,
+  createNot,
+  type SigmaCorrelationRule,
+  type SigmaDetectionRule,
+  type SigmaDocument,
+  type SigmaExpr,
+  type SigmaFilterRule,
+  type SigmaLevel,
+  type SigmaLogsource,
+} from './sigma-ast.js';
 import { CorrelationEvaluator, type CorrelationMember } from './sigma-correlation-evaluator.js';
 import { createFieldMapping, loadFieldMappingFile, type SigmaFieldMapping } from './sigma-field-mapping.js';
 import { lintSigmaExpr } from './sigma-lint.js';
@@ -130,7 +140,13 @@ export function listSigmaFiles(paths: readonly string[]): { files: string[]; pro
     try {
       st = statSync(p);
     } catch (e) {
-      problems.push({ file: p, line: 0, column: 0, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, severity: 'error' });
+      problems.push({
+        file: p,
+        line: 0,
+        column: 0,
+        message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        severity: 'error',
+      });
       return;
     }
     if (st.isDirectory()) {
@@ -142,7 +158,10 @@ export function listSigmaFiles(paths: readonly string[]): { files: string[]; pro
 }
 
 /** Parse every file; documents and problems, nothing compiled yet. */
-export function parseSigmaFiles(paths: readonly string[], mapping: SigmaFieldMapping): { documents: SigmaDocument[]; problems: SourceProblem[] } {
+export function parseSigmaFiles(
+  paths: readonly string[],
+  mapping: SigmaFieldMapping,
+): { documents: SigmaDocument[]; problems: SourceProblem[] } {
   const { files, problems } = listSigmaFiles(paths);
   const documents: SigmaDocument[] = [];
   for (const file of files) {
@@ -172,7 +191,11 @@ function mappingFrom(options: LoadSigmaOptions, problems: SourceProblem[]): Sigm
 }
 
 /** Build a rule set from already parsed documents (tests, `rules test`). */
-export function buildSigmaRuleSet(documents: readonly SigmaDocument[], mapping: SigmaFieldMapping, problemsIn: readonly SourceProblem[] = []): SigmaRuleSet {
+export function buildSigmaRuleSet(
+  documents: readonly SigmaDocument[],
+  mapping: SigmaFieldMapping,
+  problemsIn: readonly SourceProblem[] = [],
+): SigmaRuleSet {
   const problems: SourceProblem[] = [...problemsIn];
   const skipped: SkippedSigmaRule[] = [];
   const byRef = new Map<string, SigmaDetectionRule>();
@@ -191,7 +214,9 @@ export function buildSigmaRuleSet(documents: readonly SigmaDocument[], mapping: 
         rule: d.id,
         line: d.line,
         column: 1,
-        message: same ? `same rule as ${prev} (identical file); loaded once` : `duplicate rule id '${d.id}' (also in ${prev}); this one is ignored`,
+        message: same
+          ? `same rule as ${prev} (identical file); loaded once`
+          : `duplicate rule id '${d.id}' (also in ${prev}); this one is ignored`,
         severity: same ? 'warning' : 'error',
       });
       continue;
@@ -200,12 +225,20 @@ export function buildSigmaRuleSet(documents: readonly SigmaDocument[], mapping: 
     if (d.kind === 'correlation') correlations.push(d);
     else if (d.kind === 'filter') filters.push(d);
     else if (!isKubernetesAudit(d.logsource)) {
-      skipped.push({ file: d.file, line: d.line, id: d.id, title: d.title, reason: `logsource ${JSON.stringify(d.logsource)} is not Kubernetes audit (product: kubernetes, service: audit)` });
+      skipped.push({
+        file: d.file,
+        line: d.line,
+        id: d.id,
+        title: d.title,
+        reason: `logsource ${JSON.stringify(d.logsource)} is not Kubernetes audit (product: kubernetes, service: audit)`,
+      });
     } else rules.push(d);
   }
   // Filters: `rule and not filter` for each rule they name.
   const withFilters = rules.map((r) => {
-    const applicable = filters.filter((f) => f.rules.includes(r.id) || (r.name !== undefined && f.rules.includes(r.name)));
+    const applicable = filters.filter(
+      (f) => f.rules.includes(r.id) || (r.name !== undefined && f.rules.includes(r.name)),
+    );
     if (applicable.length === 0) return r;
     const expr: SigmaExpr = createAnd([r.expr, ...applicable.map((f) => createNot(f.expr))]);
     return Object.freeze({ ...r, expr });
@@ -213,7 +246,14 @@ export function buildSigmaRuleSet(documents: readonly SigmaDocument[], mapping: 
   for (const f of filters) {
     for (const ref of f.rules) {
       if (!withFilters.some((r) => r.id === ref || r.name === ref) && !skipped.some((s) => s.id === ref)) {
-        problems.push({ file: f.file, rule: f.id, line: f.line, column: 1, message: `filter names rule '${ref}', which is not loaded`, severity: 'warning' });
+        problems.push({
+          file: f.file,
+          rule: f.id,
+          line: f.line,
+          column: 1,
+          message: `filter names rule '${ref}', which is not loaded`,
+          severity: 'warning',
+        });
       }
     }
   }
@@ -299,12 +339,24 @@ export function loadSigmaRules(paths: readonly string[], options: LoadSigmaOptio
 /** Every error and warning of the rules under `paths` (for `sleuth rules lint`). */
 export function lintSigmaRules(paths: readonly string[], options: LoadSigmaOptions = {}): SourceProblem[] {
   const set = loadSigmaRules(paths, options);
-  const skipped: SourceProblem[] = set.skipped.map((s) => ({ file: s.file, rule: s.id, line: s.line, column: 1, message: `skipped: ${s.reason}; EKS Sleuth runs only Kubernetes audit rules`, severity: 'warning' }));
+  const skipped: SourceProblem[] = set.skipped.map((s) => ({
+    file: s.file,
+    rule: s.id,
+    line: s.line,
+    column: 1,
+    message: `skipped: ${s.reason}; EKS Sleuth runs only Kubernetes audit rules`,
+    severity: 'warning',
+  }));
   // By file, then position: a rule author reads them top to bottom.
-  return [...set.problems, ...skipped].sort((a, b) => (a.file ?? '').localeCompare(b.file ?? '') || a.line - b.line || a.column - b.column);
+  return [...set.problems, ...skipped].sort(
+    (a, b) => (a.file ?? '').localeCompare(b.file ?? '') || a.line - b.line || a.column - b.column,
+  );
 }
 
-export function createRuleDetector(rule: SigmaDetectionRule, match: EventPredicate = compileSigmaExpr(rule.expr)): Detector {
+export function createRuleDetector(
+  rule: SigmaDetectionRule,
+  match: EventPredicate = compileSigmaExpr(rule.expr),
+): Detector {
   const info = infoOf(rule);
   return Object.freeze({
     info,
@@ -315,7 +367,12 @@ export function createRuleDetector(rule: SigmaDetectionRule, match: EventPredica
   });
 }
 
-export function createCorrelationDetector(rule: SigmaCorrelationRule, members: readonly CorrelationMember[], index: DetectorIndex, mapping: SigmaFieldMapping): Detector {
+export function createCorrelationDetector(
+  rule: SigmaCorrelationRule,
+  members: readonly CorrelationMember[],
+  index: DetectorIndex,
+  mapping: SigmaFieldMapping,
+): Detector {
   const info = infoOf(rule);
   const state = new CorrelationEvaluator(rule, info, members, mapping);
   return Object.freeze({
@@ -354,7 +411,8 @@ function constrain(expr: SigmaExpr): Constraint {
       if (which === null || expr.negated || expr.all) return { verbs: undefined, resources: undefined };
       const set = new Set<string>();
       for (const v of expr.values) {
-        if (v.kind !== 'string' || v.pattern.parts.length !== 1 || v.pattern.parts[0]!.kind !== 'literal') return { verbs: undefined, resources: undefined };
+        if (v.kind !== 'string' || v.pattern.parts.length !== 1 || v.pattern.parts[0]!.kind !== 'literal')
+          return { verbs: undefined, resources: undefined };
         set.add(v.pattern.parts[0]!.text.toLowerCase());
       }
       return which === 'verbs' ? { verbs: set, resources: undefined } : { verbs: undefined, resources: set };
@@ -372,7 +430,9 @@ function constrain(expr: SigmaExpr): Constraint {
       const cs = expr.items.map(constrain);
       return {
         verbs: cs.every((c) => c.verbs !== undefined) ? new Set(cs.flatMap((c) => [...c.verbs!])) : undefined,
-        resources: cs.every((c) => c.resources !== undefined) ? new Set(cs.flatMap((c) => [...c.resources!])) : undefined,
+        resources: cs.every((c) => c.resources !== undefined)
+          ? new Set(cs.flatMap((c) => [...c.resources!]))
+          : undefined,
       };
     }
     case 'const':
@@ -390,7 +450,9 @@ function intersect(a: Set<string> | undefined, b: Set<string> | undefined): Set<
 
 function unionIndex(indexes: readonly DetectorIndex[]): DetectorIndex {
   const out: { verbs?: readonly string[]; resources?: readonly string[] } = {};
-  if (indexes.length > 0 && indexes.every((i) => i.verbs !== undefined)) out.verbs = [...new Set(indexes.flatMap((i) => i.verbs!))].sort();
-  if (indexes.length > 0 && indexes.every((i) => i.resources !== undefined)) out.resources = [...new Set(indexes.flatMap((i) => i.resources!))].sort();
+  if (indexes.length > 0 && indexes.every((i) => i.verbs !== undefined))
+    out.verbs = [...new Set(indexes.flatMap((i) => i.verbs!))].sort();
+  if (indexes.length > 0 && indexes.every((i) => i.resources !== undefined))
+    out.resources = [...new Set(indexes.flatMap((i) => i.resources!))].sort();
   return Object.freeze(out);
 }

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KUBERNETES_AUDIT_ALIASES, compileValueVisitor, createFieldMapping, firstValueString, loadFieldMappingFile, parseFieldPath } from './sigma-field-mapping.js';
+import {
+  KUBERNETES_AUDIT_ALIASES,
+  compileValueVisitor,
+  createFieldMapping,
+  firstValueString,
+  loadFieldMappingFile,
+  parseFieldPath,
+} from './sigma-field-mapping.js';
 import { auditEvent } from './sigma-test-helpers.js';
 
 test('the Kubernetes alias table of the pySigma ecs_kubernetes pipeline', () => {
@@ -25,7 +32,10 @@ test('resolution: catalog fields get typed columns, other paths read the raw JSO
   assert.equal(m.resolve('resource').catalog?.column, 'resource', 'alias to a catalog field');
   assert.equal(m.resolve('sourceIPs').catalog?.column, 'source_ips');
   assert.equal(m.resolve('annotations.authorization.k8s.io/decision').catalog?.column, 'authz_decision');
-  assert.deepEqual(m.resolve('annotations.pod-security.kubernetes.io/enforce-policy').path, ['annotations', 'pod-security.kubernetes.io/enforce-policy']);
+  assert.deepEqual(m.resolve('annotations.pod-security.kubernetes.io/enforce-policy').path, [
+    'annotations',
+    'pod-security.kubernetes.io/enforce-policy',
+  ]);
   assert.equal(m.resolve('requestReceivedTimestamp').catalog, undefined, 'timestamps compare as ISO text from raw');
   assert.equal(m.resolve('cluster').catalog?.column, 'cluster', 'envelope field');
   const hp = m.resolve('hostPath');
@@ -39,11 +49,16 @@ test('array marks: explicit [] and known Kubernetes array keys', () => {
     path: ['spec', 'template', 'spec', 'containers', 'image'],
     arrays: [false, false, false, true, false],
   });
-  assert.deepEqual(parseFieldPath('requestObject.data[].key'), { path: ['requestObject', 'data', 'key'], arrays: [false, true, false] });
+  assert.deepEqual(parseFieldPath('requestObject.data[].key'), {
+    path: ['requestObject', 'data', 'key'],
+    arrays: [false, true, false],
+  });
 });
 
 test('user mapping overrides and extends the defaults; noDefaults drops them', () => {
-  const m = createFieldMapping({ extra: { hostPath: 'requestObject.spec.template.spec.volumes[].hostPath', actor: 'user.username' } });
+  const m = createFieldMapping({
+    extra: { hostPath: 'requestObject.spec.template.spec.volumes[].hostPath', actor: 'user.username' },
+  });
   assert.deepEqual(m.resolve('hostPath').path, ['requestObject', 'spec', 'template', 'spec', 'volumes', 'hostPath']);
   assert.equal(m.resolve('actor').catalog?.name, 'user.username');
   assert.equal(m.resolve('apiGroup').catalog?.name, 'objectRef.apiGroup');
@@ -66,7 +81,15 @@ test('mapping files: flat or under `fields:`, with problems for bad entries', ()
 test('value visitor: any element over nested arrays, nulls skipped, first value for group-by', () => {
   const m = createFieldMapping();
   const e = auditEvent({
-    requestObject: { spec: { containers: [{ securityContext: { capabilities: { add: ['NET_ADMIN'] } } }, { securityContext: null }, { securityContext: { capabilities: { add: ['SYS_ADMIN', 'BPF'] } } }] } },
+    requestObject: {
+      spec: {
+        containers: [
+          { securityContext: { capabilities: { add: ['NET_ADMIN'] } } },
+          { securityContext: null },
+          { securityContext: { capabilities: { add: ['SYS_ADMIN', 'BPF'] } } },
+        ],
+      },
+    },
   });
   const seen: unknown[] = [];
   compileValueVisitor(m.resolve('capabilities'))(e, (v) => {

@@ -40,13 +40,49 @@ export const KUBERNETES_AUDIT_ALIASES: Readonly<Record<string, string>> = Object
  * them to `[*]` so it has the same any-element semantics as the streaming matcher.
  */
 export const KNOWN_ARRAY_KEYS: ReadonlySet<string> = new Set([
-  'containers', 'initContainers', 'ephemeralContainers', 'volumes', 'volumeMounts', 'volumeDevices',
-  'env', 'envFrom', 'ports', 'args', 'command', 'subjects', 'rules', 'verbs', 'resources',
-  'apiGroups', 'resourceNames', 'nonResourceURLs', 'groups', 'sourceIPs', 'add', 'drop',
-  'imagePullSecrets', 'tolerations', 'webhooks', 'items', 'ownerReferences', 'finalizers',
-  'hostAliases', 'secrets', 'sources', 'audiences', 'clusterRoleSelectors', 'allowedHostPaths',
-  'allowedCapabilities', 'defaultAddCapabilities', 'requiredDropCapabilities', 'usages',
-  'conditions', 'matchExpressions', 'values', 'operations', 'scopes',
+  'containers',
+  'initContainers',
+  'ephemeralContainers',
+  'volumes',
+  'volumeMounts',
+  'volumeDevices',
+  'env',
+  'envFrom',
+  'ports',
+  'args',
+  'command',
+  'subjects',
+  'rules',
+  'verbs',
+  'resources',
+  'apiGroups',
+  'resourceNames',
+  'nonResourceURLs',
+  'groups',
+  'sourceIPs',
+  'add',
+  'drop',
+  'imagePullSecrets',
+  'tolerations',
+  'webhooks',
+  'items',
+  'ownerReferences',
+  'finalizers',
+  'hostAliases',
+  'secrets',
+  'sources',
+  'audiences',
+  'clusterRoleSelectors',
+  'allowedHostPaths',
+  'allowedCapabilities',
+  'defaultAddCapabilities',
+  'requiredDropCapabilities',
+  'usages',
+  'conditions',
+  'matchExpressions',
+  'values',
+  'operations',
+  'scopes',
 ]);
 
 /** A Sigma field resolved to a place in the event. */
@@ -95,7 +131,8 @@ const CATALOG_PATH_BY_NAME = new Map<string, readonly string[]>(
 /** Parse `a.b[].c` into segments and array marks. `annotations.<key>` keeps the key whole. */
 export function parseFieldPath(spec: string): { path: string[]; arrays: boolean[] } {
   const catalogPath = CATALOG_PATH_BY_NAME.get(spec);
-  if (catalogPath !== undefined) return { path: [...catalogPath], arrays: catalogPath.map((k) => KNOWN_ARRAY_KEYS.has(k)) };
+  if (catalogPath !== undefined)
+    return { path: [...catalogPath], arrays: catalogPath.map((k) => KNOWN_ARRAY_KEYS.has(k)) };
   const path: string[] = [];
   const arrays: boolean[] = [];
   // Annotation keys contain dots and slashes (authorization.k8s.io/decision): one segment.
@@ -110,7 +147,10 @@ export function parseFieldPath(spec: string): { path: string[]; arrays: boolean[
 }
 
 export function createFieldMapping(options: FieldMappingOptions = {}): SigmaFieldMapping {
-  const aliases: Record<string, string> = { ...(options.noDefaults === true ? {} : KUBERNETES_AUDIT_ALIASES), ...(options.extra ?? {}) };
+  const aliases: Record<string, string> = {
+    ...(options.noDefaults === true ? {} : KUBERNETES_AUDIT_ALIASES),
+    ...(options.extra ?? {}),
+  };
   const cache = new Map<string, ResolvedField>();
   return {
     aliases: Object.freeze(aliases),
@@ -152,7 +192,8 @@ export function loadFieldMappingFile(file: string): { mapping: Record<string, st
     return { mapping, problems };
   }
   for (const [k, v] of Object.entries(obj)) {
-    if (typeof v !== 'string' || v.length === 0) problems.push({ file, line: 0, column: 0, message: `mapping for '${k}' must be a non-empty path string` });
+    if (typeof v !== 'string' || v.length === 0)
+      problems.push({ file, line: 0, column: 0, message: `mapping for '${k}' must be a non-empty path string` });
     else mapping[k] = v;
   }
   return { mapping, problems };

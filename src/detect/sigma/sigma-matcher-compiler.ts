@@ -12,7 +12,15 @@
  * - keywords search the raw event JSON text.
  */
 import type { AuditEvent } from '../../model/audit-event.js';
-import type { CompareOp, FieldItemNode, KeywordItemNode, SigmaExpr, SigmaValueNode, StringPattern, TimePart } from './sigma-ast.js';
+import type {
+  CompareOp,
+  FieldItemNode,
+  KeywordItemNode,
+  SigmaExpr,
+  SigmaValueNode,
+  StringPattern,
+  TimePart,
+} from './sigma-ast.js';
 import { compileValueVisitor, type ValueVisitor } from './sigma-field-mapping.js';
 import { parseIp } from './sigma-modifiers.js';
 import { prepareRuleRegex } from './sigma-safe-regex.js';
@@ -128,10 +136,13 @@ function compileValueTest(v: SigmaValueNode, visit: ValueVisitor): EventPredicat
       return (e) =>
         visit(e, (a) => {
           const sa = scalarText(a);
-          return sa !== null && other(e, (b) => {
-            const sb = scalarText(b);
-            return sb !== null && cmp(sa, sb);
-          });
+          return (
+            sa !== null &&
+            other(e, (b) => {
+              const sb = scalarText(b);
+              return sb !== null && cmp(sa, sb);
+            })
+          );
         });
     }
     default: {
@@ -298,9 +309,12 @@ function compileCompare(op: CompareOp, n: number): ValueTest {
 
 /** Specialised string tests: equality, prefix, suffix, substring, else a linear glob matcher. */
 export function compileStringTest(pattern: StringPattern, cased: boolean): ValueTest {
-  const parts = pattern.parts.map((p) => (p.kind === 'literal' && !cased ? { kind: 'literal' as const, text: p.text.toLowerCase() } : p));
+  const parts = pattern.parts.map((p) =>
+    p.kind === 'literal' && !cased ? { kind: 'literal' as const, text: p.text.toLowerCase() } : p,
+  );
   const norm = cased ? (s: string) => s : (s: string) => s.toLowerCase();
-  const lit = (p: (typeof parts)[number] | undefined): string | null => (p !== undefined && p.kind === 'literal' ? p.text : null);
+  const lit = (p: (typeof parts)[number] | undefined): string | null =>
+    p !== undefined && p.kind === 'literal' ? p.text : null;
   const n = parts.length;
   if (n === 0) return (x) => scalarText(x) === '';
   if (n === 1 && lit(parts[0]) !== null) {

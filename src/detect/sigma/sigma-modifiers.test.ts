@@ -38,7 +38,12 @@ const E2 = auditEvent({
     metadata: { name: 'evil-pod', namespace: 'kube-system' },
     spec: {
       containers: [
-        { name: 'a', image: 'busybox', command: ['sh', '-c', 'echo d2hvYW1p | base64 -d | sh'], args: ['/c', '\u2013enc', 'xyz'] },
+        {
+          name: 'a',
+          image: 'busybox',
+          command: ['sh', '-c', 'echo d2hvYW1p | base64 -d | sh'],
+          args: ['/c', '\u2013enc', 'xyz'],
+        },
         { name: 'b', image: 'alpine', securityContext: { privileged: true }, env: [{ name: 'P', value: 'd2hvYW1p' }] },
       ],
     },
@@ -78,7 +83,11 @@ after(async () => {
 function rule(selection: string, condition = 'sel'): SigmaDetectionRule {
   const text = `title: t\nid: r\nlogsource:\n  product: kubernetes\n  service: audit\ndetection:\n${selection}\n  condition: ${condition}\n`;
   const parsed = parseSigmaText(text, 'inline.yml', createFieldMapping());
-  assert.deepEqual(parsed.problems.filter((p) => p.severity !== 'warning'), [], selection);
+  assert.deepEqual(
+    parsed.problems.filter((p) => p.severity !== 'warning'),
+    [],
+    selection,
+  );
   return parsed.documents[0] as SigmaDetectionRule;
 }
 
@@ -89,7 +98,11 @@ async function hits(selection: string, condition = 'sel'): Promise<string[]> {
   const streaming = EVENTS.filter((e) => match(e)).map((e) => e.auditID);
   const sql = compileSigmaRuleSql(r);
   const rows = await store.query(sql.sql, sql.parameters);
-  assert.deepEqual(rows.map((x) => String(x['audit_id'])).sort(), [...streaming].sort(), `SQL and streaming differ for\n${selection}`);
+  assert.deepEqual(
+    rows.map((x) => String(x['audit_id'])).sort(),
+    [...streaming].sort(),
+    `SQL and streaming differ for\n${selection}`,
+  );
   return streaming.sort();
 }
 
@@ -108,7 +121,11 @@ const CASES: readonly [string, string, readonly string[]][] = [
   ['map is AND', '  sel:\n    verb: get\n    objectRef.resource: secrets', ['e1']],
   ['list of maps is OR', '  sel:\n    - verb: patch\n    - objectRef.resource: nodes', ['e3', 'e4']],
   ['any element of an array field', '  sel:\n    user.groups: system:masters', ['e1']],
-  ['all: every value, each by some element', '  sel:\n    user.groups|all:\n      - system:masters\n      - system:authenticated', ['e1']],
+  [
+    'all: every value, each by some element',
+    '  sel:\n    user.groups|all:\n      - system:masters\n      - system:authenticated',
+    ['e1'],
+  ],
   ['cidr IPv4 /8 on any source IP', '  sel:\n    sourceIPs|cidr: 10.0.0.0/8', ['e1']],
   ['cidr IPv4 /20', '  sel:\n    sourceIPs|cidr: 192.168.16.0/20', ['e2']],
   ['cidr list is OR', "  sel:\n    sourceIPs|cidr:\n      - '10.0.0.0/8'\n      - '192.168.0.0/16'", ['e1', 'e2']],
@@ -126,11 +143,23 @@ const CASES: readonly [string, string, readonly string[]][] = [
   ['re is case-sensitive by default', "  sel:\n    requestURI|re: 'SECRETS'", []],
   ['re|i ignores case', "  sel:\n    requestURI|re|i: 'SECRETS'", ['e1']],
   ['re|m multiline anchors', "  sel:\n    requestObject.spec.containers.command|re|m: '^echo'", ['e2']],
-  ['boolean inside an array of objects', '  sel:\n    requestObject.spec.containers.securityContext.privileged: true', ['e2']],
-  ['contains over an array of strings', "  sel:\n    requestObject.spec.containers.command|contains: 'base64 -d'", ['e2']],
+  [
+    'boolean inside an array of objects',
+    '  sel:\n    requestObject.spec.containers.securityContext.privileged: true',
+    ['e2'],
+  ],
+  [
+    'contains over an array of strings',
+    "  sel:\n    requestObject.spec.containers.command|contains: 'base64 -d'",
+    ['e2'],
+  ],
   ['base64', '  sel:\n    requestObject.spec.containers.env.value|base64: whoami', ['e2']],
   ['base64offset|contains', '  sel:\n    requestObject.spec.containers.command|base64offset|contains: whoami', ['e2']],
-  ['wide|base64offset|contains (UTF-16LE)', '  sel:\n    requestObject.metadata.annotations.payload|wide|base64offset|contains: ping', ['e3']],
+  [
+    'wide|base64offset|contains (UTF-16LE)',
+    '  sel:\n    requestObject.metadata.annotations.payload|wide|base64offset|contains: ping',
+    ['e3'],
+  ],
   ['windash expands dashes', "  sel:\n    requestObject.spec.containers.args|windash: '-enc'", ['e2']],
   ['fieldref equality', '  sel:\n    objectRef.name|fieldref: requestObject.metadata.name', ['e2']],
   ['fieldref|contains', '  sel:\n    requestURI|fieldref|contains: objectRef.name', ['e1', 'e3']],
@@ -149,7 +178,10 @@ for (const [name, selection, expected] of CASES) {
 test('cidr on IPv6 matches in streaming and is refused by the SQL compiler', () => {
   const r = rule('  sel:\n    sourceIPs|cidr: 2001:db8::/32');
   const match = compileSigmaExpr(r.expr);
-  assert.deepEqual(EVENTS.filter((e) => match(e)).map((e) => e.auditID), ['e3']);
+  assert.deepEqual(
+    EVENTS.filter((e) => match(e)).map((e) => e.auditID),
+    ['e3'],
+  );
   assert.throws(() => compileSigmaRuleSql(r), SigmaSqlError);
 });
 
@@ -223,14 +255,18 @@ test('time modifiers: parts of the date text, ISO week, with comparisons; stream
   assert.equal(timePartOf('yesterday', 'hour'), null);
   const m = createFieldMapping();
   assert.equal(buildFieldItem(m.resolve('stageTimestamp'), ['hour', 'gt', 'lt'], 3, m).ok, false);
-  assert.match((buildFieldItem(m.resolve('stageTimestamp'), ['hour'], 'x', m) as { message: string }).message, /needs a whole number/);
+  assert.match(
+    (buildFieldItem(m.resolve('stageTimestamp'), ['hour'], 'x', m) as { message: string }).message,
+    /needs a whole number/,
+  );
 
   const { parseSigmaText } = await import('./sigma-rule-loader.js');
   const { buildSigmaRuleSet } = await import('./sigma-detectors.js');
   const { compileSigmaRuleSql } = await import('./sigma-sql-compiler.js');
   const { openDuckDbStore } = await import('../../store/duckdb/duckdb-store.js');
   const { auditEvent, runDetectors, hitsByRule } = await import('./sigma-test-helpers.js');
-  const text = 'title: night\nid: tp\nlogsource: {product: kubernetes, service: audit}\ndetection:\n  night:\n    stageTimestamp|hour|gte: 22\n  weekend:\n    requestReceivedTimestamp|week: 1\n  condition: night or weekend\n';
+  const text =
+    'title: night\nid: tp\nlogsource: {product: kubernetes, service: audit}\ndetection:\n  night:\n    stageTimestamp|hour|gte: 22\n  weekend:\n    requestReceivedTimestamp|week: 1\n  condition: night or weekend\n';
   const parsed = parseSigmaText(text, 'tp.yml', m);
   assert.deepEqual(parsed.problems, []);
   const set = buildSigmaRuleSet(parsed.documents, m);

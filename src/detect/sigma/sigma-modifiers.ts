@@ -6,19 +6,58 @@
  * Unsupported or misused modifiers are errors with the reason, never silently ignored.
  */
 import { prepareRuleRegex } from './sigma-safe-regex.js';
-import type { CompareOp, FieldRefMode, PatternPart, RegexFlags, SigmaValueNode, StringPattern, TimePart } from './sigma-ast.js';
+import type {
+  CompareOp,
+  FieldRefMode,
+  PatternPart,
+  RegexFlags,
+  SigmaValueNode,
+  StringPattern,
+  TimePart,
+} from './sigma-ast.js';
 
 const TIME_PARTS: readonly TimePart[] = ['minute', 'hour', 'day', 'week', 'month', 'year'];
 import type { ResolvedField, SigmaFieldMapping } from './sigma-field-mapping.js';
 
 const KNOWN_MODIFIERS = new Set([
-  'contains', 'startswith', 'endswith', 'all', 'exists', 'cased', 'neq', 'windash', 're', 'i', 'ignorecase',
-  'm', 'multiline', 's', 'dotall', 'base64', 'base64offset', 'utf16le', 'wide', 'utf16be', 'utf16', 'lt', 'lte',
-  'gt', 'gte', 'cidr', 'fieldref', 'expand', 'minute', 'hour', 'day', 'week', 'month', 'year',
+  'contains',
+  'startswith',
+  'endswith',
+  'all',
+  'exists',
+  'cased',
+  'neq',
+  'windash',
+  're',
+  'i',
+  'ignorecase',
+  'm',
+  'multiline',
+  's',
+  'dotall',
+  'base64',
+  'base64offset',
+  'utf16le',
+  'wide',
+  'utf16be',
+  'utf16',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'cidr',
+  'fieldref',
+  'expand',
+  'minute',
+  'hour',
+  'day',
+  'week',
+  'month',
+  'year',
 ]);
 
 const UNSUPPORTED_REASON: Readonly<Record<string, string>> = {
-  expand: "placeholders (%name%) have no values in EKS Sleuth; a tool that cannot resolve them must reject the rule",
+  expand: 'placeholders (%name%) have no values in EKS Sleuth; a tool that cannot resolve them must reject the rule',
 };
 
 // windash permutations grow as 5^n; beyond this many dashes the rule is rejected.
@@ -31,7 +70,8 @@ export interface ModifiedItem {
   readonly negated: boolean;
 }
 
-export type ItemResult = { readonly ok: true; readonly item: ModifiedItem } | { readonly ok: false; readonly message: string };
+export type ItemResult =
+  { readonly ok: true; readonly item: ModifiedItem } | { readonly ok: false; readonly message: string };
 
 /** Split `field|mod|mod` into the field name and the modifiers. */
 export function splitFieldKey(key: string): { field: string; modifiers: string[] } {
@@ -98,7 +138,12 @@ interface WorkValue {
 /**
  * Build a field item. `raw` is the YAML value: scalar, null or list of scalars.
  */
-export function buildFieldItem(field: ResolvedField, modifiers: readonly string[], raw: unknown, mapping: SigmaFieldMapping): ItemResult {
+export function buildFieldItem(
+  _field: ResolvedField,
+  modifiers: readonly string[],
+  raw: unknown,
+  mapping: SigmaFieldMapping,
+): ItemResult {
   for (const m of modifiers) {
     if (!KNOWN_MODIFIERS.has(m)) return { ok: false, message: `unknown modifier '${m}'` };
     const why = UNSUPPORTED_REASON[m];
@@ -110,44 +155,59 @@ export function buildFieldItem(field: ResolvedField, modifiers: readonly string[
   const negated = has('neq');
   if (all && rawList.length < 2) return { ok: false, message: "modifier 'all' needs a list of at least two values" };
   for (const v of rawList) {
-    if (v !== null && typeof v === 'object') return { ok: false, message: 'values must be scalars (string, number, boolean or null)' };
+    if (v !== null && typeof v === 'object')
+      return { ok: false, message: 'values must be scalars (string, number, boolean or null)' };
   }
 
   if (has('exists')) {
-    if (modifiers.length !== 1) return { ok: false, message: "modifier 'exists' cannot be combined with other modifiers" };
-    if (rawList.length !== 1 || typeof rawList[0] !== 'boolean') return { ok: false, message: "modifier 'exists' needs the value true or false" };
+    if (modifiers.length !== 1)
+      return { ok: false, message: "modifier 'exists' cannot be combined with other modifiers" };
+    if (rawList.length !== 1 || typeof rawList[0] !== 'boolean')
+      return { ok: false, message: "modifier 'exists' needs the value true or false" };
     return ok([rawList[0] ? { kind: 'present' } : { kind: 'null' }], false, false);
   }
 
   if (rawList.some((v) => v === null)) {
-    if (rawList.length !== 1) return { ok: false, message: 'null must be the only value of its item (use a separate selection)' };
-    if (modifiers.some((m) => m !== 'neq')) return { ok: false, message: 'null cannot be combined with value modifiers' };
+    if (rawList.length !== 1)
+      return { ok: false, message: 'null must be the only value of its item (use a separate selection)' };
+    if (modifiers.some((m) => m !== 'neq'))
+      return { ok: false, message: 'null cannot be combined with value modifiers' };
     return ok([{ kind: 'null' }], false, negated);
   }
 
   const cmp = modifiers.filter((m) => m === 'lt' || m === 'lte' || m === 'gt' || m === 'gte');
   const parts = modifiers.filter((m): m is TimePart => (TIME_PARTS as readonly string[]).includes(m));
   if (parts.length > 0) {
-    const extra = modifiers.filter((m) => !(TIME_PARTS as readonly string[]).includes(m) && !['lt', 'lte', 'gt', 'gte', 'neq', 'all'].includes(m));
+    const extra = modifiers.filter(
+      (m) => !(TIME_PARTS as readonly string[]).includes(m) && !['lt', 'lte', 'gt', 'gte', 'neq', 'all'].includes(m),
+    );
     if (parts.length > 1 || cmp.length > 1 || extra.length > 0) {
-      return { ok: false, message: `time modifier '${parts[0]}' takes at most one of lt, lte, gt, gte (and neq, all), not ${modifiers.filter((m) => m !== parts[0]).join(', ')}` };
+      return {
+        ok: false,
+        message: `time modifier '${parts[0]}' takes at most one of lt, lte, gt, gte (and neq, all), not ${modifiers.filter((m) => m !== parts[0]).join(', ')}`,
+      };
     }
     const out: SigmaValueNode[] = [];
     for (const v of rawList) {
       const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
-      if (!Number.isInteger(n)) return { ok: false, message: `modifier '${parts[0]}' needs a whole number, got ${JSON.stringify(v)}` };
+      if (!Number.isInteger(n))
+        return { ok: false, message: `modifier '${parts[0]}' needs a whole number, got ${JSON.stringify(v)}` };
       out.push({ kind: 'timepart', part: parts[0]!, op: (cmp[0] as CompareOp | undefined) ?? 'eq', value: n });
     }
     return ok(out, all, negated);
   }
   if (cmp.length > 0) {
     if (cmp.length > 1 || modifiers.some((m) => !['lt', 'lte', 'gt', 'gte', 'neq', 'all'].includes(m))) {
-      return { ok: false, message: `numeric modifier '${cmp[0]}' cannot be combined with ${modifiers.filter((m) => m !== cmp[0]).join(', ')}` };
+      return {
+        ok: false,
+        message: `numeric modifier '${cmp[0]}' cannot be combined with ${modifiers.filter((m) => m !== cmp[0]).join(', ')}`,
+      };
     }
     const out: SigmaValueNode[] = [];
     for (const v of rawList) {
       const n = typeof v === 'number' ? v : typeof v === 'string' && NUMERIC.test(v.trim()) ? Number(v) : NaN;
-      if (!Number.isFinite(n)) return { ok: false, message: `modifier '${cmp[0]}' needs a number, got ${JSON.stringify(v)}` };
+      if (!Number.isFinite(n))
+        return { ok: false, message: `modifier '${cmp[0]}' needs a number, got ${JSON.stringify(v)}` };
       out.push({ kind: 'compare', op: cmp[0] as 'lt', value: n });
     }
     return ok(out, all, negated);
@@ -166,12 +226,22 @@ export function buildFieldItem(field: ResolvedField, modifiers: readonly string[
   }
 
   if (has('fieldref')) {
-    const extra = modifiers.filter((m) => !['fieldref', 'contains', 'startswith', 'endswith', 'cased', 'neq', 'all'].includes(m));
-    if (extra.length > 0) return { ok: false, message: `modifier 'fieldref' cannot be combined with ${extra.join(', ')}` };
-    const mode: FieldRefMode = has('contains') ? 'contains' : has('startswith') ? 'startswith' : has('endswith') ? 'endswith' : 'equals';
+    const extra = modifiers.filter(
+      (m) => !['fieldref', 'contains', 'startswith', 'endswith', 'cased', 'neq', 'all'].includes(m),
+    );
+    if (extra.length > 0)
+      return { ok: false, message: `modifier 'fieldref' cannot be combined with ${extra.join(', ')}` };
+    const mode: FieldRefMode = has('contains')
+      ? 'contains'
+      : has('startswith')
+        ? 'startswith'
+        : has('endswith')
+          ? 'endswith'
+          : 'equals';
     const out: SigmaValueNode[] = [];
     for (const v of rawList) {
-      if (typeof v !== 'string' || v.length === 0) return { ok: false, message: "modifier 'fieldref' needs a field name" };
+      if (typeof v !== 'string' || v.length === 0)
+        return { ok: false, message: "modifier 'fieldref' needs a field name" };
       out.push({ kind: 'fieldref', field: mapping.resolve(v), mode, cased: has('cased') });
     }
     return ok(out, all, negated);
@@ -221,7 +291,8 @@ export function buildFieldItem(field: ResolvedField, modifiers: readonly string[
       case 'utf16be':
       case 'utf16': {
         for (const w of values) {
-          if (patternHasWildcards(w.pattern)) return { ok: false, message: `modifier '${m}' cannot encode a value with wildcards` };
+          if (patternHasWildcards(w.pattern))
+            return { ok: false, message: `modifier '${m}' cannot encode a value with wildcards` };
           const text = patternText(w.pattern);
           let bytes: Buffer;
           if (m === 'utf16be') bytes = Buffer.from(text, 'utf16le').swap16();
@@ -236,7 +307,8 @@ export function buildFieldItem(field: ResolvedField, modifiers: readonly string[
       case 'base64offset': {
         const next: WorkValue[] = [];
         for (const w of values) {
-          if (patternHasWildcards(w.pattern)) return { ok: false, message: `modifier '${m}' cannot encode a value with wildcards` };
+          if (patternHasWildcards(w.pattern))
+            return { ok: false, message: `modifier '${m}' cannot encode a value with wildcards` };
           const bytes = Buffer.from(patternText(w.pattern), w.binary ? 'latin1' : 'utf8');
           if (m === 'base64') next.push({ pattern: literalPattern(bytes.toString('base64')), binary: false });
           else for (const s of base64Offsets(bytes)) next.push({ pattern: literalPattern(s), binary: false });
@@ -248,7 +320,8 @@ export function buildFieldItem(field: ResolvedField, modifiers: readonly string[
         const next: WorkValue[] = [];
         for (const w of values) {
           const variants = windashVariants(w.pattern);
-          if (variants === null) return { ok: false, message: `modifier 'windash': more than ${WINDASH_MAX_DASHES} dashes in one value` };
+          if (variants === null)
+            return { ok: false, message: `modifier 'windash': more than ${WINDASH_MAX_DASHES} dashes in one value` };
           for (const p of variants) next.push({ pattern: p, binary: w.binary });
         }
         values = next;
@@ -270,7 +343,10 @@ export function buildFieldItem(field: ResolvedField, modifiers: readonly string[
 const NUMERIC = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
 
 function ok(values: readonly SigmaValueNode[], all: boolean, negated: boolean): ItemResult {
-  return { ok: true, item: Object.freeze({ values: Object.freeze(values.map((v) => Object.freeze(v))), all, negated }) };
+  return {
+    ok: true,
+    item: Object.freeze({ values: Object.freeze(values.map((v) => Object.freeze(v))), all, negated }),
+  };
 }
 
 /** The three base64 strings that appear when `bytes` sits at offsets 0, 1, 2 of encoded data. */
@@ -308,7 +384,9 @@ function windashVariants(p: StringPattern): StringPattern[] | null {
     for (const x of out) for (const t of texts) grown.push([...x, { kind: 'literal', text: t }]);
     out = grown;
   }
-  return out.map((parts) => Object.freeze({ parts: Object.freeze(parts.filter((q) => q.kind !== 'literal' || q.text.length > 0)) }));
+  return out.map((parts) =>
+    Object.freeze({ parts: Object.freeze(parts.filter((q) => q.kind !== 'literal' || q.text.length > 0)) }),
+  );
 }
 
 /**
@@ -319,7 +397,8 @@ function checkRegex(source: string, flags: RegexFlags): string | null {
   if (/\\[1-9]|\(\?[=!<]/.test(source)) return 'regex uses backreferences or lookaround, which are not supported';
   // A quantified group that itself contains a quantifier ((a+)+, (\w*)*) backtracks
   // exponentially in JavaScript on crafted input; log values are attacker-controlled.
-  if (/\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]/.test(source)) return 'regex has nested quantifiers such as (a+)+, which can take exponential time on hostile input; rewrite it';
+  if (/\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]/.test(source))
+    return 'regex has nested quantifiers such as (a+)+, which can take exponential time on hostile input; rewrite it';
   try {
     new RegExp(source, (flags.ignoreCase ? 'i' : '') + (flags.multiline ? 'm' : '') + (flags.dotAll ? 's' : ''));
   } catch (e) {
@@ -339,7 +418,8 @@ export function parseCidr(s: string): SigmaValueNode | null {
   if (bytes === null) return null;
   const max = bytes.length * 8;
   const prefix = slash < 0 ? max : Number(s.slice(slash + 1));
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (slash >= 0 && !/^\d+$/.test(s.slice(slash + 1)))) return null;
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (slash >= 0 && !/^\d+$/.test(s.slice(slash + 1))))
+    return null;
   return { kind: 'cidr', cidr: s, version: bytes.length === 4 ? 4 : 6, bytes, prefix };
 }
 

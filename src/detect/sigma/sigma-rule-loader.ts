@@ -3,7 +3,18 @@
  * several YAML documents (`---`), as correlation rules do. Every problem is returned as data
  * with its file, line and column; a document with errors is left out, the others still load.
  */
-import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
+import {
+  LineCounter,
+  isMap,
+  isScalar,
+  isSeq,
+  parseAllDocuments,
+  type Document,
+  type Node,
+  type Pair,
+  type Scalar,
+  type YAMLMap,
+} from 'yaml';
 import type { SourceProblem } from '../../model/errors.js';
 import {
   createAnd,
@@ -138,7 +149,12 @@ export function parseSigmaText(text: string, file: string, mapping: SigmaFieldMa
   return { file, documents, problems };
 }
 
-function parseDocument(root: YAMLMap, ctx: DocContext, mapping: SigmaFieldMapping, fallbackId: string): SigmaDocument | null {
+function parseDocument(
+  root: YAMLMap,
+  ctx: DocContext,
+  mapping: SigmaFieldMapping,
+  fallbackId: string,
+): SigmaDocument | null {
   const id = str(root, 'id');
   const name = str(root, 'name');
   ctx.rule = id ?? name;
@@ -148,7 +164,11 @@ function parseDocument(root: YAMLMap, ctx: DocContext, mapping: SigmaFieldMappin
   let level: SigmaLevel | undefined;
   if (levelText !== undefined) {
     if ((LEVELS as readonly string[]).includes(levelText.toLowerCase())) level = levelText.toLowerCase() as SigmaLevel;
-    else ctx.warn(pairOf(root, 'level'), `unknown level '${levelText}' (expected ${LEVELS.join(', ')}); treated as informational`);
+    else
+      ctx.warn(
+        pairOf(root, 'level'),
+        `unknown level '${levelText}' (expected ${LEVELS.join(', ')}); treated as informational`,
+      );
   }
   const base = {
     id: id ?? name ?? fallbackId,
@@ -161,7 +181,10 @@ function parseDocument(root: YAMLMap, ctx: DocContext, mapping: SigmaFieldMappin
     line: ctx.at(root).line,
   };
   if (pairOf(root, 'action') !== undefined) {
-    ctx.error(pairOf(root, 'action'), "rule collections ('action: global/reset/repeat') are Sigma 1.0 syntax and not supported");
+    ctx.error(
+      pairOf(root, 'action'),
+      "rule collections ('action: global/reset/repeat') are Sigma 1.0 syntax and not supported",
+    );
     return null;
   }
   const corr = valueNode(root, 'correlation');
@@ -218,7 +241,12 @@ function parseLogsource(root: YAMLMap, ctx: DocContext): SigmaLogsource | null {
  * Detection (or filter) section → expression. Search identifiers become expressions, then the
  * condition (a string or a list of strings, OR-ed) is parsed and resolved against them.
  */
-function parseDetection(section: YAMLMap, ctx: DocContext, mapping: SigmaFieldMapping, ignore: ReadonlySet<string>): SigmaExpr | null {
+function parseDetection(
+  section: YAMLMap,
+  ctx: DocContext,
+  mapping: SigmaFieldMapping,
+  ignore: ReadonlySet<string>,
+): SigmaExpr | null {
   const identifiers = new Map<string, SigmaExpr>();
   let conditionNode: Node | undefined;
   let ok = true;
@@ -264,7 +292,8 @@ function parseDetection(section: YAMLMap, ctx: DocContext, mapping: SigmaFieldMa
     // Offset of the condition text inside the file: past the opening quote when quoted.
     const start = (c.range?.[0] ?? 0) + (c.type === 'QUOTE_DOUBLE' || c.type === 'QUOTE_SINGLE' ? 1 : 0);
     const exact = c.type === 'PLAIN' || c.type === 'QUOTE_DOUBLE' || c.type === 'QUOTE_SINGLE';
-    const where = (offset: number): { line: number; column: number } => (exact ? ctx.atOffset(start + offset) : ctx.at(c));
+    const where = (offset: number): { line: number; column: number } =>
+      exact ? ctx.atOffset(start + offset) : ctx.at(c);
     const parsed = parseCondition(text);
     for (const e of parsed.errors) ctx.push(where(e.offset), `condition: ${e.message}`, 'error', e.length);
     if (parsed.value === null) {
@@ -274,7 +303,9 @@ function parseDetection(section: YAMLMap, ctx: DocContext, mapping: SigmaFieldMa
     // An identifier that failed to build was already reported; resolving would only add
     // a misleading "unknown identifier".
     if (!ok) continue;
-    const resolved = resolveCondition(parsed.value, identifiers, (offset, length, message) => ctx.push(where(offset), `condition: ${message}`, 'error', length));
+    const resolved = resolveCondition(parsed.value, identifiers, (offset, length, message) =>
+      ctx.push(where(offset), `condition: ${message}`, 'error', length),
+    );
     if (resolved === null) ok = false;
     else exprs.push(resolved);
   }
@@ -322,7 +353,13 @@ export function resolveCondition(
     case 'selector': {
       const matched = [...identifiers.entries()].filter(([k]) => selectorMatches(node.pattern, k)).map(([, v]) => v);
       if (matched.length === 0) {
-        report(node.offset, node.length, node.pattern === null ? "'them' selects no search identifier" : `pattern '${node.pattern}' matches no search identifier`);
+        report(
+          node.offset,
+          node.length,
+          node.pattern === null
+            ? "'them' selects no search identifier"
+            : `pattern '${node.pattern}' matches no search identifier`,
+        );
         return null;
       }
       return node.quantifier === 'all' ? createAnd(matched) : createOr(matched);
@@ -337,7 +374,8 @@ export function resolveCondition(
       const r = resolveCondition(node.right, identifiers, report);
       if (l === null || r === null) return null;
       // Flatten chains so `a and b and c` is one AND node.
-      const flat = (e: SigmaExpr): readonly SigmaExpr[] => (e.kind === node.kind ? (e as { items: readonly SigmaExpr[] }).items : [e]);
+      const flat = (e: SigmaExpr): readonly SigmaExpr[] =>
+        e.kind === node.kind ? (e as { items: readonly SigmaExpr[] }).items : [e];
       const items = [...flat(l), ...flat(r)];
       return node.kind === 'and' ? createAnd(items) : createOr(items);
     }
@@ -345,13 +383,24 @@ export function resolveCondition(
 }
 
 /** One search identifier: a map (AND), a list of maps (OR), or a keyword list. */
-function parseSearchIdentifier(node: Node | null, pair: Pair, ctx: DocContext, mapping: SigmaFieldMapping): SigmaExpr | null {
+function parseSearchIdentifier(
+  node: Node | null,
+  pair: Pair,
+  ctx: DocContext,
+  mapping: SigmaFieldMapping,
+): SigmaExpr | null {
   const pos = ctx.at(pair);
   if (isMap(node)) {
     // `'|all': [..]` / `'|contains': [..]`: keyword list with modifiers.
     if (node.items.length === 1 && isScalar(node.items[0]!.key) && String(node.items[0]!.key.value).startsWith('|')) {
       const k = String(node.items[0]!.key.value);
-      return keywordItem((node.items[0]!.value ?? null) as Node | null, k.slice(1).split('|'), node.items[0]!, ctx, mapping);
+      return keywordItem(
+        (node.items[0]!.value ?? null) as Node | null,
+        k.slice(1).split('|'),
+        node.items[0]!,
+        ctx,
+        mapping,
+      );
     }
     return parseFieldMap(node, ctx, mapping);
   }
@@ -374,10 +423,21 @@ function parseSearchIdentifier(node: Node | null, pair: Pair, ctx: DocContext, m
   return null;
 }
 
-function keywordItem(node: Node | null, modifiers: string[], at: Pair | Node, ctx: DocContext, mapping: SigmaFieldMapping): SigmaExpr | null {
+function keywordItem(
+  node: Node | null,
+  modifiers: string[],
+  at: Pair | Node,
+  ctx: DocContext,
+  mapping: SigmaFieldMapping,
+): SigmaExpr | null {
   const raw = node === null ? null : (node as Node).toJSON();
   const pos = ctx.at(at);
-  const res = buildFieldItem(mapping.resolve('keywords'), modifiers.filter((m) => m.length > 0), raw, mapping);
+  const res = buildFieldItem(
+    mapping.resolve('keywords'),
+    modifiers.filter((m) => m.length > 0),
+    raw,
+    mapping,
+  );
   if (!res.ok) {
     ctx.push(pos, `keywords: ${res.message}`, 'error');
     return null;
@@ -394,7 +454,13 @@ function keywordItem(node: Node | null, modifiers: string[], at: Pair | Node, ct
     if (parts[parts.length - 1]?.kind !== 'star') parts.push({ kind: 'star' });
     return Object.freeze({ ...v, pattern: Object.freeze({ parts: Object.freeze(parts) }) });
   });
-  return Object.freeze({ kind: 'keyword', values: Object.freeze(values), all: res.item.all, line: pos.line, column: pos.column });
+  return Object.freeze({
+    kind: 'keyword',
+    values: Object.freeze(values),
+    all: res.item.all,
+    line: pos.line,
+    column: pos.column,
+  });
 }
 
 function parseFieldMap(map: YAMLMap, ctx: DocContext, mapping: SigmaFieldMapping): SigmaExpr | null {
@@ -425,7 +491,9 @@ function parseFieldMap(map: YAMLMap, ctx: DocContext, mapping: SigmaFieldMapping
       ok = false;
       continue;
     }
-    items.push(Object.freeze({ kind: 'field', field: mapping.resolve(field), ...res.item, line: pos.line, column: pos.column }));
+    items.push(
+      Object.freeze({ kind: 'field', field: mapping.resolve(field), ...res.item, line: pos.line, column: pos.column }),
+    );
   }
   return ok ? createAnd(items) : null;
 }
@@ -433,7 +501,10 @@ function parseFieldMap(map: YAMLMap, ctx: DocContext, mapping: SigmaFieldMapping
 function parseCorrelation(
   node: Node,
   ctx: DocContext,
-  base: Omit<SigmaCorrelationRule, 'kind' | 'type' | 'rules' | 'groupBy' | 'timespanMs' | 'condition' | 'valueField' | 'aliases' | 'generate'>,
+  base: Omit<
+    SigmaCorrelationRule,
+    'kind' | 'type' | 'rules' | 'groupBy' | 'timespanMs' | 'condition' | 'valueField' | 'aliases' | 'generate'
+  >,
   root: YAMLMap,
 ): SigmaCorrelationRule | null {
   if (!isMap(node)) {
@@ -446,7 +517,10 @@ function parseCorrelation(
     return null;
   }
   if (UNSUPPORTED_CORRELATION_TYPES.includes(typeText)) {
-    ctx.error(pairOf(node, 'type'), `correlation type '${typeText}' is not supported (supported: ${CORRELATION_TYPES.join(', ')})`);
+    ctx.error(
+      pairOf(node, 'type'),
+      `correlation type '${typeText}' is not supported (supported: ${CORRELATION_TYPES.join(', ')})`,
+    );
     return null;
   }
   if (!(CORRELATION_TYPES as readonly string[]).includes(typeText)) {
@@ -456,12 +530,17 @@ function parseCorrelation(
   const type = typeText as CorrelationType;
   const rules = strList(node, 'rules');
   if (rules.length === 0) ctx.error(node, "correlation needs 'rules'");
-  if ((type === 'temporal' || type === 'temporal_ordered') && rules.length < 2) ctx.error(pairOf(node, 'rules'), `${type} needs at least two rules`);
+  if ((type === 'temporal' || type === 'temporal_ordered') && rules.length < 2)
+    ctx.error(pairOf(node, 'rules'), `${type} needs at least two rules`);
   const groupBy = strList(node, 'group-by');
   const tsText = str(node, 'timespan');
   const timespanMs = tsText === undefined ? null : parseTimespan(tsText);
   if (tsText === undefined) ctx.error(node, "correlation needs 'timespan' (e.g. 5m)");
-  else if (timespanMs === null) ctx.error(pairOf(node, 'timespan'), `invalid timespan '${tsText}' (expected a number followed by s, m, h, d, w, M or y)`);
+  else if (timespanMs === null)
+    ctx.error(
+      pairOf(node, 'timespan'),
+      `invalid timespan '${tsText}' (expected a number followed by s, m, h, d, w, M or y)`,
+    );
   const condition: CountCondition[] = [];
   let valueField: string | undefined;
   const condNode = valueNode(node, 'condition');
@@ -480,9 +559,12 @@ function parseCorrelation(
         } else ctx.error(p, `unknown correlation condition '${k}' (expected ${COUNT_OPS.join(', ')} or field)`);
       }
   }
-  if ((type === 'event_count' || type === 'value_count') && condition.length === 0) ctx.error(node, `${type} needs a condition such as {gte: 10}`);
-  if (type === 'value_count' && valueField === undefined) ctx.error(condNode ?? node, "value_count needs 'field' in its condition");
-  if (type !== 'value_count' && valueField !== undefined) ctx.warn(condNode ?? node, `'field' is only used by value_count; ignored for ${type}`);
+  if ((type === 'event_count' || type === 'value_count') && condition.length === 0)
+    ctx.error(node, `${type} needs a condition such as {gte: 10}`);
+  if (type === 'value_count' && valueField === undefined)
+    ctx.error(condNode ?? node, "value_count needs 'field' in its condition");
+  if (type !== 'value_count' && valueField !== undefined)
+    ctx.warn(condNode ?? node, `'field' is only used by value_count; ignored for ${type}`);
   const aliases: Record<string, Record<string, string>> = {};
   const aliasNode = valueNode(node, 'aliases');
   if (isMap(aliasNode)) {
@@ -493,7 +575,8 @@ function parseCorrelation(
         continue;
       }
       const m: Record<string, string> = {};
-      for (const q of (p.value as YAMLMap).items) if (isScalar(q.key) && isScalar(q.value)) m[String(q.key.value)] = String(q.value.value);
+      for (const q of (p.value as YAMLMap).items)
+        if (isScalar(q.key) && isScalar(q.value)) m[String(q.key.value)] = String(q.value.value);
       aliases[alias] = m;
     }
   }

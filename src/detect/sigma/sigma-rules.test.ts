@@ -7,7 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadSigmaRules } from './sigma-detectors.js';
-import { FIXTURES, SHARED, SIGMAHQ_RULES, auditEvent, hitsByRule, loadJsonl, runDetectors } from './sigma-test-helpers.js';
+import {
+  FIXTURES,
+  SHARED,
+  SIGMAHQ_RULES,
+  auditEvent,
+  hitsByRule,
+  loadJsonl,
+  runDetectors,
+} from './sigma-test-helpers.js';
 
 const RC = 'ResponseComplete';
 const k = (...ids: string[]): string[] => ids.map((id) => `${id}/${RC}`).sort();
@@ -38,7 +46,10 @@ const EXPECTED: Readonly<Record<string, readonly string[]>> = {
 
 test('all 16 SigmaHQ Kubernetes audit rules load unmodified, with no errors', () => {
   const set = loadSigmaRules([SIGMAHQ_RULES()]);
-  assert.deepEqual(set.problems.filter((p) => p.severity !== 'warning'), []);
+  assert.deepEqual(
+    set.problems.filter((p) => p.severity !== 'warning'),
+    [],
+  );
   assert.equal(set.detectors.length, 16);
   assert.deepEqual(set.skipped, []);
   assert.deepEqual(set.detectors.map((d) => d.info.rule).sort(), Object.keys(EXPECTED).sort());
@@ -75,7 +86,9 @@ test('detector info: type, engine, severity from level, MITRE from tags', () => 
 
 test('the enumeration rule is flagged by lint and fires once responseStatus.code is remapped', () => {
   const set = loadSigmaRules([SIGMAHQ_RULES()]);
-  const lint = set.problems.find((p) => p.rule === '597a7e84-187d-458b-9e4f-2f5a0e676711' && p.message.startsWith('rule can never match'));
+  const lint = set.problems.find(
+    (p) => p.rule === '597a7e84-187d-458b-9e4f-2f5a0e676711' && p.message.startsWith('rule can never match'),
+  );
   assert.ok(lint !== undefined);
   assert.equal(lint.severity, 'warning');
   assert.equal(lint.line, 24);
@@ -118,9 +131,15 @@ test('rules for other log sources are skipped and reported, not run', async () =
     join(dir, 'win.yml'),
     'title: Windows thing\nid: w-1\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    Image|endswith: \\cmd.exe\n  condition: sel\n',
   );
-  writeFileSync(join(dir, 'k8s.yml'), 'title: K8s\nid: k-1\nlogsource:\n  product: kubernetes\n  service: audit\ndetection:\n  sel:\n    verb: delete\n  condition: sel\n');
+  writeFileSync(
+    join(dir, 'k8s.yml'),
+    'title: K8s\nid: k-1\nlogsource:\n  product: kubernetes\n  service: audit\ndetection:\n  sel:\n    verb: delete\n  condition: sel\n',
+  );
   const set = loadSigmaRules([dir]);
-  assert.deepEqual(set.detectors.map((d) => d.info.rule), ['k-1']);
+  assert.deepEqual(
+    set.detectors.map((d) => d.info.rule),
+    ['k-1'],
+  );
   assert.equal(set.skipped.length, 1);
   assert.equal(set.skipped[0]!.id, 'w-1');
   assert.match(set.skipped[0]!.reason, /not Kubernetes audit/);

@@ -18,7 +18,18 @@ test('foldCase writes |i into the pattern: letters, classes and ranges; escapes 
 
 test('folded patterns match exactly what the i flag matches', () => {
   const patterns = ['kube-?system', '^/API/v1/[a-z]+$', '[^A-Z]+', 'Exec\\?command=(SH|bash)', '\\bToken\\b', 'x{2}Y'];
-  const inputs = ['KUBE-SYSTEM', 'kubesystem', '/api/V1/Pods', '/api/v1/pods/1', 'abc', 'ABC', 'exec?COMMAND=sh', 'a token b', 'XXy', 'xY'];
+  const inputs = [
+    'KUBE-SYSTEM',
+    'kubesystem',
+    '/api/V1/Pods',
+    '/api/v1/pods/1',
+    'abc',
+    'ABC',
+    'exec?COMMAND=sh',
+    'a token b',
+    'XXy',
+    'xY',
+  ];
   for (const p of patterns) {
     const folded = new RegExp(foldCase(p)!);
     const native = new RegExp(p, 'i');
@@ -26,12 +37,16 @@ test('folded patterns match exactly what the i flag matches', () => {
   }
 });
 
-test('regexes the linear engine cannot run are refused at load with the reason', { skip: !linearRegexAvailable() }, () => {
-  const r = prepareRuleRegex('(a)\\1', { ignoreCase: false, multiline: false, dotAll: false });
-  assert.ok('error' in r);
-  const ok = prepareRuleRegex('^/api/v1/.*exec', { ignoreCase: true, multiline: true, dotAll: false });
-  assert.deepEqual(ok, { source: '^/[aA][pP][iI]/[vV]1/.*[eE][xX][eE][cC]', flags: 'm' });
-});
+test(
+  'regexes the linear engine cannot run are refused at load with the reason',
+  { skip: !linearRegexAvailable() },
+  () => {
+    const r = prepareRuleRegex('(a)\\1', { ignoreCase: false, multiline: false, dotAll: false });
+    assert.ok('error' in r);
+    const ok = prepareRuleRegex('^/api/v1/.*exec', { ignoreCase: true, multiline: true, dotAll: false });
+    assert.deepEqual(ok, { source: '^/[aA][pP][iI]/[vV]1/.*[eE][xX][eE][cC]', flags: 'm' });
+  },
+);
 
 const HEAD = 'title: t\nid: rx\nlogsource: {product: kubernetes, service: audit}\n';
 

@@ -134,7 +134,13 @@ function foldClass(source: string, start: number): { text: string; end: number }
       single = item;
       i++;
     }
-    if (source[i] === '-' && source[i + 1] !== undefined && source[i + 1] !== ']' && single !== null && source[i + 1] !== '\\') {
+    if (
+      source[i] === '-' &&
+      source[i + 1] !== undefined &&
+      source[i + 1] !== ']' &&
+      single !== null &&
+      source[i + 1] !== '\\'
+    ) {
       const hi = source[i + 1]!;
       i += 2;
       body += `${item}-${hi}`;
@@ -148,7 +154,8 @@ function foldClass(source: string, start: number): { text: string; end: number }
         }
         continue;
       }
-      const overlap = (a: number, b: number): [number, number] | null => (Math.max(lo, a) <= Math.min(up, b) ? [Math.max(lo, a), Math.min(up, b)] : null);
+      const overlap = (a: number, b: number): [number, number] | null =>
+        Math.max(lo, a) <= Math.min(up, b) ? [Math.max(lo, a), Math.min(up, b)] : null;
       const upper = overlap(0x41, 0x5a);
       const lower = overlap(0x61, 0x7a);
       if (upper !== null) extra += `${String.fromCharCode(upper[0] + 32)}-${String.fromCharCode(upper[1] + 32)}`;
@@ -179,14 +186,22 @@ export function prepareRuleRegex(source: string, flags: RegexFlags): SafeRegex |
   if (!linearRegexAvailable()) return { source, flags: (flags.ignoreCase ? 'i' : '') + extra };
   if (flags.ignoreCase) {
     const folded = foldCase(source);
-    if (folded === null) return { error: 'regex with |i uses a character range over non-ASCII letters, which cannot be matched in linear time; list the characters instead' };
+    if (folded === null)
+      return {
+        error:
+          'regex with |i uses a character range over non-ASCII letters, which cannot be matched in linear time; list the characters instead',
+      };
     pattern = folded;
   }
   try {
     new RegExp(pattern, extra + 'l');
   } catch (e) {
     const message = (e as Error).message;
-    if (/linear/i.test(message)) return { error: 'regex cannot be run by a linear-time engine (log values are attacker-controlled); avoid backreferences, lookaround and very large repeat counts' };
+    if (/linear/i.test(message))
+      return {
+        error:
+          'regex cannot be run by a linear-time engine (log values are attacker-controlled); avoid backreferences, lookaround and very large repeat counts',
+      };
     return { error: `invalid regular expression: ${message}` };
   }
   return { source: pattern, flags: extra };

@@ -13,10 +13,17 @@
  * semantics: a SLIDING window [t - timespan, t] ending at each matching event, per group,
  * `RANGE` frames so events with equal timestamps are in each other's windows.
  */
-import type { CompiledSql } from '../../query/dialect.js';
+import type { CompiledSql } from '../../sql/dialect.js';
 import type { Row, Store } from '../../store/store.js';
 import { SleuthError } from '../../model/errors.js';
-import type { FieldItemNode, SigmaCorrelationRule, SigmaDetectionRule, SigmaExpr, SigmaValueNode, StringPattern } from './sigma-ast.js';
+import type {
+  FieldItemNode,
+  SigmaCorrelationRule,
+  SigmaDetectionRule,
+  SigmaExpr,
+  SigmaValueNode,
+  StringPattern,
+} from './sigma-ast.js';
 import { effectiveCondition, groupFieldFor } from './sigma-correlation-evaluator.js';
 import type { ResolvedField, SigmaFieldMapping } from './sigma-field-mapping.js';
 import { DATE_TEXT_PATTERN, REGEX_INPUT_CAP } from './sigma-matcher-compiler.js';
@@ -62,7 +69,8 @@ function representativeStage(d: SigmaSqlDialect, table: string, outer: string): 
   const q = d.quoteIdentifier;
   // Stage names are the compiler's own constants (plain ASCII words), so they are written as
   // literals: no log text reaches this SQL.
-  const rank = (col: string): string => `CASE ${STAGE_RANK.map(([s, r]) => `WHEN ${col} = '${s}' THEN ${r}`).join(' ')} ELSE ${STAGE_RANK.length} END`;
+  const rank = (col: string): string =>
+    `CASE ${STAGE_RANK.map(([s, r]) => `WHEN ${col} = '${s}' THEN ${r}`).join(' ')} ELSE ${STAGE_RANK.length} END`;
   const inner = q('sx_stage');
   return `(${q(outer)}.${q('stage')} = '${STAGE_RANK[0]![0]}' OR NOT EXISTS (SELECT 1 FROM ${table} AS ${inner} WHERE ${inner}.${q('audit_id')} = ${q(outer)}.${q('audit_id')} AND ${rank(`${inner}.${q('stage')}`)} < ${rank(`${q(outer)}.${q('stage')}`)}))`;
 }
@@ -95,7 +103,12 @@ class Params {
 /** Where a field's values come from in SQL: one text value, or a list of elements. */
 type Source =
   | { readonly kind: 'scalar'; readonly text: string; readonly present: string; readonly int: string | null }
-  | { readonly kind: 'list'; readonly list: string; readonly text: (v: string) => string; readonly present: (v: string) => string };
+  | {
+      readonly kind: 'list';
+      readonly list: string;
+      readonly text: (v: string) => string;
+      readonly present: (v: string) => string;
+    };
 
 class ExprCompiler {
   #lambda = 0;
@@ -109,7 +122,8 @@ class ExprCompiler {
     const cat = f.catalog;
     if (cat !== undefined) {
       const col = d.quoteIdentifier(cat.column);
-      if (cat.type === 'string[]') return { kind: 'list', list: col, text: (v) => v, present: (v) => `${v} IS NOT NULL` };
+      if (cat.type === 'string[]')
+        return { kind: 'list', list: col, text: (v) => v, present: (v) => `${v} IS NOT NULL` };
       if (cat.type === 'int') return { kind: 'scalar', text: d.castText(col), present: `${col} IS NOT NULL`, int: col };
       return { kind: 'scalar', text: col, present: `${col} IS NOT NULL`, int: null };
     }
@@ -122,7 +136,8 @@ class ExprCompiler {
         kind: 'list',
         list: d.jsonExtractList(raw, pp),
         text: (v) => `CASE WHEN ${d.jsonValueType(v)} IN ${d.jsonScalarTypes} THEN ${d.jsonValueText(v)} END`,
-        present: (v) => `(${v} IS NOT NULL AND ${d.jsonValueType(v)} <> 'NULL' AND NOT (${d.jsonValueType(v)} = 'ARRAY' AND ${d.jsonValueText(v)} = '[]'))`,
+        present: (v) =>
+          `(${v} IS NOT NULL AND ${d.jsonValueType(v)} <> 'NULL' AND NOT (${d.jsonValueType(v)} = 'ARRAY' AND ${d.jsonValueText(v)} = '[]'))`,
       };
     }
     const type = d.jsonType(raw, pp);
@@ -211,7 +226,10 @@ class ExprCompiler {
         });
       }
       case 'cidr': {
-        if (v.version !== 4) throw new SigmaSqlError(`cidr ${v.cidr}: IPv6 ranges are not supported in SQL hunting (streaming detection supports them)`);
+        if (v.version !== 4)
+          throw new SigmaSqlError(
+            `cidr ${v.cidr}: IPv6 ranges are not supported in SQL hunting (streaming detection supports them)`,
+          );
         const base = v.bytes.reduce((acc, b) => acc * 256 + b, 0);
         const size = 2 ** (32 - v.prefix);
         const lo = Math.floor(base / size) * size;
@@ -252,7 +270,8 @@ class ExprCompiler {
     if (!wild) {
       const text = pattern.parts.map((x) => (x.kind === 'literal' ? x.text : '')).join('');
       // An integer column compared with an integer literal: compare numbers (same answer, uses the column).
-      if (int !== null && /^-?\d{1,9}$/.test(text) && String(Number(text)) === text) return `${int} = ${this.p.add(Number(text))}`;
+      if (int !== null && /^-?\d{1,9}$/.test(text) && String(Number(text)) === text)
+        return `${int} = ${this.p.add(Number(text))}`;
       return cased ? `${t} = ${this.p.add(text)}` : `${d.lower(t)} = ${this.p.add(text.toLowerCase())}`;
     }
     const like = pattern.parts
@@ -267,7 +286,10 @@ class ExprCompiler {
     if (s.kind === 'scalar') return s.text;
     const v = `sx${++this.#lambda}`;
     const w = `sx${++this.#lambda}`;
-    return this.d.listElement(`list_filter(list_transform(${s.list}, lambda ${v}: ${s.text(v)}), lambda ${w}: ${w} IS NOT NULL)`, 1);
+    return this.d.listElement(
+      `list_filter(list_transform(${s.list}, lambda ${v}: ${s.text(v)}), lambda ${w}: ${w} IS NOT NULL)`,
+      1,
+    );
   }
 }
 
@@ -281,21 +303,14 @@ function jsonPathWithArrays(d: SigmaSqlDialect, path: readonly string[], arrays:
   return out;
 }
 
-/** A boolean SQL expression for a detection, with its parameters numbered from 1. */
-export function compileSigmaExprSql(expr: SigmaExpr, options: SigmaSqlOptions = {}): CompiledSql {
-  const d = options.dialect ?? DUCKDB_SIGMA_DIALECT;
-  const p = new Params(d);
-  const sql = new ExprCompiler(p, d).expr(expr);
-  return { sql, parameters: p.values };
-}
-
 /** Events matched by a detection rule: columns audit_id, stage, t (epoch ms). */
 export function compileSigmaRuleSql(rule: SigmaDetectionRule, options: SigmaSqlOptions = {}): CompiledSql {
   const d = options.dialect ?? DUCKDB_SIGMA_DIALECT;
   const p = new Params(d);
   const q = d.quoteIdentifier;
   const table = q(options.table ?? 'events');
-  const where = new ExprCompiler(p, d).expr(rule.expr) + timeFilter(d, p, options) + stageFilter(d, table, 'sx_event', options);
+  const where =
+    new ExprCompiler(p, d).expr(rule.expr) + timeFilter(d, p, options) + stageFilter(d, table, 'sx_event', options);
   const sql = `SELECT ${q('audit_id')}, ${q('stage')}, ${d.epochMs(q('time'))} AS ${q('t')} FROM ${table} AS ${q('sx_event')} WHERE ${where} ORDER BY ${q('t')}, ${q('audit_id')}, ${q('stage')}`;
   return { sql, parameters: p.values };
 }
@@ -317,23 +332,37 @@ export function compileSigmaCorrelationSql(
   const span = Math.trunc(rule.timespanMs);
   const matchCols = members.map((_, i) => q(`m${i + 1}`));
   const preds = members.map((r) => c.expr(r.expr));
-  const memberInfo = members.map((r) => ({ ref: r.id, names: [r.id, ...(r.name !== undefined ? [r.name] : [])], match: () => false }));
+  const memberInfo = members.map((r) => ({
+    ref: r.id,
+    names: [r.id, ...(r.name !== undefined ? [r.name] : [])],
+    match: () => false,
+  }));
   // Group-by values: read with the first matching member's alias, as the streaming evaluator does.
   const groupCols = rule.groupBy.map((g, gi) => {
-    const branches = members.map((_, mi) => `WHEN ${matchCols[mi]} THEN ${c.firstText(mapping.resolve(groupFieldFor(rule, g, memberInfo[mi]!)))}`);
+    const branches = members.map(
+      (_, mi) => `WHEN ${matchCols[mi]} THEN ${c.firstText(mapping.resolve(groupFieldFor(rule, g, memberInfo[mi]!)))}`,
+    );
     return `CASE ${branches.join(' ')} END AS ${q(`g${gi + 1}`)}`;
   });
-  const valueCol = rule.type === 'value_count' && rule.valueField !== undefined ? `, ${c.firstText(mapping.resolve(rule.valueField))} AS ${q('v')}` : '';
+  const valueCol =
+    rule.type === 'value_count' && rule.valueField !== undefined
+      ? `, ${c.firstText(mapping.resolve(rule.valueField))} AS ${q('v')}`
+      : '';
   const table = q(options.table ?? 'events');
   const range = timeFilter(d, p, options) + stageFilter(d, table, 'sx_event', options);
   const base = `SELECT *, ${preds.map((pr, i) => `${pr} AS ${matchCols[i]}`).join(', ')} FROM ${table} AS ${q('sx_event')}${range.length > 0 ? ` WHERE TRUE${range}` : ''}`;
   const matched = `SELECT ${q('audit_id')}, ${q('stage')}, ${d.epochMs(q('time'))} AS ${q('t')}, ${matchCols.join(', ')}${groupCols.length > 0 ? ', ' + groupCols.join(', ') : ''}${valueCol} FROM base WHERE ${matchCols.join(' OR ')}`;
-  const partition = rule.groupBy.length > 0 ? `PARTITION BY ${rule.groupBy.map((_, i) => q(`g${i + 1}`)).join(', ')} ` : '';
+  const partition =
+    rule.groupBy.length > 0 ? `PARTITION BY ${rule.groupBy.map((_, i) => q(`g${i + 1}`)).join(', ')} ` : '';
   const sliding = `(${partition}ORDER BY ${q('t')} RANGE BETWEEN ${span} PRECEDING AND CURRENT ROW)`;
   const history = `(${partition}ORDER BY ${q('t')} RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`;
   const conds = effectiveCondition(rule);
   const condSql = (x: string): string =>
-    conds.length === 0 ? 'TRUE' : conds.map((k) => `${x} ${{ gt: '>', gte: '>=', lt: '<', lte: '<=', eq: '=', neq: '<>' }[k.op]} ${p.add(k.value)}`).join(' AND ');
+    conds.length === 0
+      ? 'TRUE'
+      : conds
+          .map((k) => `${x} ${{ gt: '>', gte: '>=', lt: '<', lte: '<=', eq: '=', neq: '<>' }[k.op]} ${p.add(k.value)}`)
+          .join(' AND ');
   let windows = '';
   let final = '';
   switch (rule.type) {
@@ -356,7 +385,9 @@ export function compileSigmaCorrelationSql(
       let prev = 'matched';
       for (let k = 1; k < members.length; k++) {
         const value = k === 1 ? q('t') : q(`s${k - 1}`);
-        steps.push(`w${k} AS (SELECT *, max(CASE WHEN ${matchCols[k - 1]} THEN ${value} END) OVER ${history} AS ${q(`s${k}`)} FROM ${prev})`);
+        steps.push(
+          `w${k} AS (SELECT *, max(CASE WHEN ${matchCols[k - 1]} THEN ${value} END) OVER ${history} AS ${q(`s${k}`)} FROM ${prev})`,
+        );
         prev = `w${k}`;
       }
       const last = members.length - 1;
@@ -389,7 +420,11 @@ export interface SigmaHuntResult {
  * Run every rule of a rule set over the stored events. Rules that only feed correlations
  * (generate: false) are not reported on their own, as in streaming.
  */
-export async function huntSigma(store: Store, set: SigmaRuleSet, options: SigmaSqlOptions = {}): Promise<SigmaHuntResult> {
+export async function huntSigma(
+  store: Store,
+  set: SigmaRuleSet,
+  options: SigmaSqlOptions = {},
+): Promise<SigmaHuntResult> {
   const hits: SigmaHuntHit[] = [];
   const errors: { rule: string; message: string }[] = [];
   const emitting = new Set(set.detectors.map((x) => x.info.rule));
@@ -422,7 +457,8 @@ export async function huntSigma(store: Store, set: SigmaRuleSet, options: SigmaS
       hits.push(hit);
     }
   };
-  for (const r of set.rules) if (emitting.has(r.id)) await run(`Sigma:${r.id}`, r.id, () => compileSigmaRuleSql(r, options));
+  for (const r of set.rules)
+    if (emitting.has(r.id)) await run(`Sigma:${r.id}`, r.id, () => compileSigmaRuleSql(r, options));
   for (const c of set.correlations) {
     const members = c.rules.map((ref) => byRef.get(ref)).filter((x): x is SigmaDetectionRule => x !== undefined);
     if (members.length !== c.rules.length) continue;

@@ -7,7 +7,7 @@
  * Methods take SQL fragments the compiler built (column references, placeholders, constants
  * written by the compiler) and never raw user text.
  */
-import { DUCKDB_DIALECT, type Dialect } from '../../query/dialect.js';
+import { DUCKDB_DIALECT, type Dialect } from '../../sql/dialect.js';
 
 export interface SigmaSqlDialect extends Dialect {
   /** JSON type name of the value at a path ('VARCHAR', 'BIGINT', 'OBJECT', 'NULL' …), NULL when absent. */
@@ -49,7 +49,8 @@ export const DUCKDB_SIGMA_DIALECT: SigmaSqlDialect = {
   jsonValueType: (json) => `json_type(${json})`,
   jsonValueText: (json) => `json_extract_string(${json}, '$')`,
   jsonScalarTypes: `('VARCHAR', 'BIGINT', 'UBIGINT', 'HUGEINT', 'UHUGEINT', 'DOUBLE', 'BOOLEAN')`,
-  listAny: (list, variable, predicate) => `coalesce(len(list_filter(${list}, lambda ${variable}: ${predicate})) > 0, false)`,
+  listAny: (list, variable, predicate) =>
+    `coalesce(len(list_filter(${list}, lambda ${variable}: ${predicate})) > 0, false)`,
   listElement: (list, index) => `${list}[${Math.trunc(index)}]`,
   like: (expr, patternParam) => `${expr} LIKE ${patternParam} ESCAPE '\\'`,
   lower: (expr) => `lower(${expr})`,

@@ -12,11 +12,11 @@ import { StageDeduper } from '../../normalize/stage-deduper.js';
 import { repoRoot } from '../../util/repo-root.js';
 export { repoRoot };
 
-
 export const SHARED = (): string => join(repoRoot(), '..', 'shared');
 export const SIGMAHQ_RULES = (): string => join(SHARED(), 'corpus', 'sigma', 'rules');
 export const CORRELATION_RULES = (): string => join(repoRoot(), 'rules', 'sigma', 'correlations');
-export const FIXTURES = (): string => join(repoRoot(), 'src', 'detect', 'sigma', 'testdata', 'sigma-rule-fixtures.jsonl');
+export const FIXTURES = (): string =>
+  join(repoRoot(), 'src', 'detect', 'sigma', 'testdata', 'sigma-rule-fixtures.jsonl');
 
 export function loadJsonl(file: string): AuditEvent[] {
   const out: AuditEvent[] = [];
@@ -63,7 +63,11 @@ export function auditEvent(over: Record<string, unknown> = {}, time = '2024-03-0
  * Evaluate like `sleuth scan`: one event per request (StageDeduper picks the stage), and only
  * detectors whose index accepts the event. `stages: 'all'` hands every event to detectors.
  */
-export function runDetectors(detectors: readonly Detector[], events: readonly AuditEvent[], stages: 'request' | 'all' = 'request'): Detection[] {
+export function runDetectors(
+  detectors: readonly Detector[],
+  events: readonly AuditEvent[],
+  stages: 'request' | 'all' = 'request',
+): Detection[] {
   const out: Detection[] = [];
   const evaluate = (e: AuditEvent): void => {
     for (const d of detectors) {

@@ -7,7 +7,6 @@
  */
 import { isIP } from 'node:net';
 import type { Finding, SeverityLabel } from '../../model/finding.js';
-import { remediationFor } from '../../detect/native/catalog.js';
 import { awsContext, documentAwsOptions, primaryIp, type AwsFormatOptions } from './aws-context.js';
 
 export const ASFF_SCHEMA_VERSION = '2018-10-08';
@@ -15,8 +14,14 @@ export const ASFF_SCHEMA_VERSION = '2018-10-08';
 export const ASFF_BATCH_LIMIT = 100;
 
 /** Security Hub severity: Label preferred; Normalized 0–100 maps 1–39 LOW, 40–69 MEDIUM, 70–89 HIGH, 90–100 CRITICAL. */
-export function asffSeverity(label: SeverityLabel, score: number): { Label: SeverityLabel; Normalized: number; Original: string } {
-  const bands = { LOW: [1, 39], MEDIUM: [40, 69], HIGH: [70, 89], CRITICAL: [90, 100] } as const satisfies Record<SeverityLabel, readonly [number, number]>;
+export function asffSeverity(
+  label: SeverityLabel,
+  score: number,
+): { Label: SeverityLabel; Normalized: number; Original: string } {
+  const bands = { LOW: [1, 39], MEDIUM: [40, 69], HIGH: [70, 89], CRITICAL: [90, 100] } as const satisfies Record<
+    SeverityLabel,
+    readonly [number, number]
+  >;
   const [lo, hi] = bands[label];
   return { Label: label, Normalized: Math.min(hi, Math.max(lo, Math.round(score * 10))), Original: String(score) };
 }
@@ -31,8 +36,10 @@ export function asffType(f: Finding): string {
   const m = /^([A-Za-z]+):Kubernetes\/(.+)$/.exec(f.type);
   if (m !== null) {
     const [, threat, rest] = m as unknown as [string, string, string];
-    if (threat === 'Policy') return `Software and Configuration Checks/AWS Security Best Practices/Policy:Kubernetes-${rest}`;
-    if (rest.startsWith('AnomalousBehavior.')) return `TTPs/AnomalousBehavior/${threat}:Kubernetes-${rest.slice('AnomalousBehavior.'.length)}`;
+    if (threat === 'Policy')
+      return `Software and Configuration Checks/AWS Security Best Practices/Policy:Kubernetes-${rest}`;
+    if (rest.startsWith('AnomalousBehavior.'))
+      return `TTPs/AnomalousBehavior/${threat}:Kubernetes-${rest.slice('AnomalousBehavior.'.length)}`;
     return `TTPs/${threat}/${threat}:Kubernetes-${rest}`;
   }
   // Slashes would add levels to the namespace/category/classifier triple.
@@ -61,7 +68,13 @@ export function toAsffFinding(f: Finding, options: AwsFormatOptions = {}): Json 
   const shownIp = primaryIp(f);
   if (shownIp !== undefined) productFields['eks-sleuth/sourceIP'] = trunc(shownIp, 256);
   if (f.suppressedBy !== undefined) productFields['eks-sleuth/suppressedBy'] = f.suppressedBy;
-  const objectId = ['k8s:', f.cluster, f.resource.namespace ?? '_', f.resource.resource ?? '_', f.resource.name ?? '_'].join('/');
+  const objectId = [
+    'k8s:',
+    f.cluster,
+    f.resource.namespace ?? '_',
+    f.resource.resource ?? '_',
+    f.resource.name ?? '_',
+  ].join('/');
   const resources: Json[] = [
     {
       Type: 'AwsEksCluster',
@@ -76,9 +89,15 @@ export function toAsffFinding(f: Finding, options: AwsFormatOptions = {}): Json 
     if (f.resource.namespace !== null) other['namespace'] = f.resource.namespace;
     if (f.resource.name !== null) other['name'] = trunc(f.resource.name, 1024);
     if (f.resource.subresource !== null) other['subresource'] = f.resource.subresource;
-    resources.push({ Type: 'Other', Id: trunc(objectId, 512), Partition: ctx.partition, Region: ctx.region, Details: { Other: other } });
+    resources.push({
+      Type: 'Other',
+      Id: trunc(objectId, 512),
+      Partition: ctx.partition,
+      Region: ctx.region,
+      Details: { Other: other },
+    });
   }
-  const remediation = remediationFor(f.type);
+  const remediation = options.remediation?.(f.type) ?? null;
   const finding: Json = {
     SchemaVersion: ASFF_SCHEMA_VERSION,
     Id: `${ctx.region}/${ctx.accountId}/eks-sleuth/${f.id}`,
@@ -106,7 +125,8 @@ export function toAsffFinding(f: Finding, options: AwsFormatOptions = {}): Json 
   // Security Hub rejects a finding whose SourceIpV4/V6 is not an address; log text is not trusted.
   const ip = primaryIp(f);
   const ipVersion = ip === undefined ? 0 : isIP(ip);
-  if (ipVersion !== 0) finding['Network'] = ipVersion === 6 ? { Direction: 'IN', SourceIpV6: ip } : { Direction: 'IN', SourceIpV4: ip };
+  if (ipVersion !== 0)
+    finding['Network'] = ipVersion === 6 ? { Direction: 'IN', SourceIpV6: ip } : { Direction: 'IN', SourceIpV4: ip };
   return finding;
 }
 

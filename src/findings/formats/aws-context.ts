@@ -16,6 +16,22 @@ export interface AwsFormatOptions {
   readonly detectorId?: string | undefined;
   /** Cluster ARN override (per finding cluster name otherwise). */
   readonly clusterArn?: string | undefined;
+  /**
+   * Remediation text by finding type, from the detectors' info (remediationLookup); findings
+   * of types it does not know get none.
+   */
+  readonly remediation?: RemediationLookup | undefined;
+}
+
+export type RemediationLookup = (type: string) => string | null;
+
+/** A lookup over detector infos: the first info of each type that carries remediation text. */
+export function remediationLookup(
+  infos: Iterable<{ readonly type: string; readonly remediation?: string }>,
+): RemediationLookup {
+  const byType = new Map<string, string>();
+  for (const i of infos) if (i.remediation !== undefined && !byType.has(i.type)) byType.set(i.type, i.remediation);
+  return (type) => byType.get(type) ?? null;
 }
 
 /** Placeholders when nothing better is known: valid shapes, obviously not a real account. */
@@ -48,7 +64,8 @@ export function awsContext(f: Finding, o: AwsFormatOptions = {}): AwsContext {
   const accountId = o.accountId ?? caller?.accountId ?? AWS_DEFAULTS.accountId;
   const partition = o.partition ?? caller?.partition ?? AWS_DEFAULTS.partition;
   const region = o.region ?? AWS_DEFAULTS.region;
-  const detectorId = o.detectorId ?? createHash('sha256').update(`eks-sleuth/${accountId}/${region}`).digest('hex').slice(0, 32);
+  const detectorId =
+    o.detectorId ?? createHash('sha256').update(`eks-sleuth/${accountId}/${region}`).digest('hex').slice(0, 32);
   const clusterArn = o.clusterArn ?? `arn:${partition}:eks:${region}:${accountId}:cluster/${f.cluster}`;
   return { accountId, region, partition, detectorId, clusterArn };
 }
@@ -70,7 +87,10 @@ export function primaryIp(f: Finding): string | undefined {
  * Options for every finding of a document: when the account is not given, each cluster gets the
  * account most of its findings' callers belong to (ties: the smallest id, for stable output).
  */
-export function documentAwsOptions(findings: readonly Finding[], o: AwsFormatOptions = {}): (f: Finding) => AwsFormatOptions {
+export function documentAwsOptions(
+  findings: readonly Finding[],
+  o: AwsFormatOptions = {},
+): (f: Finding) => AwsFormatOptions {
   if (o.accountId !== undefined) return () => o;
   const votes = new Map<string, Map<string, { n: number; partition: string | null }>>();
   for (const f of findings) {
@@ -91,7 +111,8 @@ export function documentAwsOptions(findings: readonly Finding[], o: AwsFormatOpt
     for (const entry of byAccount) {
       if (best === null || entry[1].n > best[1].n || (entry[1].n === best[1].n && entry[0] < best[0])) best = entry;
     }
-    if (best !== null) chosen.set(cluster, { ...o, accountId: best[0], partition: o.partition ?? best[1].partition ?? undefined });
+    if (best !== null)
+      chosen.set(cluster, { ...o, accountId: best[0], partition: o.partition ?? best[1].partition ?? undefined });
   }
   return (f) => chosen.get(f.cluster) ?? o;
 }

@@ -28,7 +28,16 @@ function accessKeyDetails(iamArn: string | null): Json | undefined {
   return { userName, userType };
 }
 
-const WORKLOAD_TYPES = new Set(['pods', 'deployments', 'daemonsets', 'statefulsets', 'replicasets', 'replicationcontrollers', 'jobs', 'cronjobs']);
+const WORKLOAD_TYPES = new Set([
+  'pods',
+  'deployments',
+  'daemonsets',
+  'statefulsets',
+  'replicasets',
+  'replicationcontrollers',
+  'jobs',
+  'cronjobs',
+]);
 
 function workloadOf(f: Finding): Json | undefined {
   const w = f.details?.['workload'];
@@ -95,13 +104,21 @@ export function toGuardDutyFinding(f: Finding, options: AwsFormatOptions = {}): 
     eventLastSeen: f.lastSeen,
     resourceRole: 'TARGET',
     additionalInfo: {
-      value: JSON.stringify(compact({ engine: f.engine, rule: f.rule, mitre: f.mitre, suppressedBy: f.suppressedBy, evidence: f.evidence })),
+      value: JSON.stringify(
+        compact({ engine: f.engine, rule: f.rule, mitre: f.mitre, suppressedBy: f.suppressedBy, evidence: f.evidence }),
+      ),
       type: 'default',
     },
   };
   if (isRecord(threat)) {
     service['evidence'] = {
-      threatIntelligenceDetails: [compact({ threatListName: threat['threatListName'], threatNames: threat['threatNames'], threatFileSha256: threat['threatFileSha256'] })],
+      threatIntelligenceDetails: [
+        compact({
+          threatListName: threat['threatListName'],
+          threatNames: threat['threatNames'],
+          threatFileSha256: threat['threatFileSha256'],
+        }),
+      ],
     };
   }
   const userDetails = compact({

@@ -20,12 +20,12 @@ export type OutputFormat = FindingFormat;
 
 export interface FormatOptions extends AwsFormatOptions, OcsfOptions {}
 
-export function isFindingFormat(s: string): s is FindingFormat {
-  return (FINDING_FORMATS as readonly string[]).includes(s);
-}
-
 /** The whole document for `format`; line-oriented formats have no trailing newline. */
-export function formatFindings(findings: readonly Finding[], format: FindingFormat, options: FormatOptions = {}): string {
+export function formatFindings(
+  findings: readonly Finding[],
+  format: FindingFormat,
+  options: FormatOptions = {},
+): string {
   switch (format) {
     case 'json':
       return JSON.stringify(findings, null, 2);
@@ -44,7 +44,4 @@ export function formatFindings(findings: readonly Finding[], format: FindingForm
   }
 }
 
-export { toGuardDutyFinding } from './guardduty-format.js';
-export { toAsffFinding, asffBatches, asffType, asffSeverity } from './asff-format.js';
-export { toOcsfFinding } from './ocsf-format.js';
-export { AWS_DEFAULTS, type AwsFormatOptions } from './aws-context.js';
+export { remediationLookup } from './aws-context.js';

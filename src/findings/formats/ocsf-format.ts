@@ -4,19 +4,27 @@
  */
 import type { Finding, SeverityLabel } from '../../model/finding.js';
 import { primaryIp } from './aws-context.js';
-import { remediationFor } from '../../detect/native/catalog.js';
 
 export const OCSF_VERSION = '1.1.0';
 export const OCSF_DETECTION_FINDING = { class_uid: 2004, category_uid: 2, activity_create: 1 } as const;
 
 /** OCSF severity_id: 2 Low, 3 Medium, 4 High, 5 Critical. */
-export const OCSF_SEVERITY = { LOW: 2, MEDIUM: 3, HIGH: 4, CRITICAL: 5 } as const satisfies Record<SeverityLabel, number>;
-const SEVERITY_NAME = { LOW: 'Low', MEDIUM: 'Medium', HIGH: 'High', CRITICAL: 'Critical' } as const satisfies Record<SeverityLabel, string>;
+export const OCSF_SEVERITY = { LOW: 2, MEDIUM: 3, HIGH: 4, CRITICAL: 5 } as const satisfies Record<
+  SeverityLabel,
+  number
+>;
+const SEVERITY_NAME = { LOW: 'Low', MEDIUM: 'Medium', HIGH: 'High', CRITICAL: 'Critical' } as const satisfies Record<
+  SeverityLabel,
+  string
+>;
 
 export interface OcsfOptions {
   /** Product version string in metadata.product.version. */
   readonly productVersion?: string | undefined;
+  readonly remediation?: RemediationLookup | undefined;
 }
+
+import type { RemediationLookup } from './aws-context.js';
 
 type Json = Record<string, unknown>;
 
@@ -40,7 +48,10 @@ export function toOcsfFinding(f: Finding, options: OcsfOptions = {}): Json {
     last_seen_time: lastMs,
     analytic,
   };
-  if (f.mitre !== null) findingInfo['attacks'] = [{ tactic: { name: f.mitre.tactic }, technique: { uid: f.mitre.technique }, version: '14' }];
+  if (f.mitre !== null)
+    findingInfo['attacks'] = [
+      { tactic: { name: f.mitre.tactic }, technique: { uid: f.mitre.technique }, version: '14' },
+    ];
   const evidences = f.evidence.map((e) => ({
     actor,
     api: { operation: e.verb, request: { uid: e.auditID }, ...(e.code !== null ? { response: { code: e.code } } : {}) },
@@ -53,7 +64,7 @@ export function toOcsfFinding(f: Finding, options: OcsfOptions = {}): Json {
   if (f.resource.subresource !== null) labels.push(`subresource:${f.resource.subresource}`);
   resource['labels'] = labels;
   const suppressed = f.suppressed === true;
-  const remediation = remediationFor(f.type);
+  const remediation = options.remediation?.(f.type) ?? null;
   return {
     activity_id: OCSF_DETECTION_FINDING.activity_create,
     activity_name: 'Create',
@@ -74,7 +85,12 @@ export function toOcsfFinding(f: Finding, options: OcsfOptions = {}): Json {
     finding_info: findingInfo,
     metadata: {
       version: OCSF_VERSION,
-      product: { name: 'EKS Sleuth', vendor_name: 'EKS Sleuth', ...(options.productVersion !== undefined ? { version: options.productVersion } : {}), feature: { name: f.engine } },
+      product: {
+        name: 'EKS Sleuth',
+        vendor_name: 'EKS Sleuth',
+        ...(options.productVersion !== undefined ? { version: options.productVersion } : {}),
+        feature: { name: f.engine },
+      },
     },
     start_time: firstMs,
     end_time: lastMs,

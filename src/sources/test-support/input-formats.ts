@@ -28,7 +28,10 @@ export function corpusSampleLines(n: number): string[] {
 }
 
 function linesOf(file: string, n: number): string[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').slice(0, n);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(0, n);
 }
 
 export const LOG_GROUP = '/aws/eks/prod-eu/cluster';
@@ -42,7 +45,11 @@ export function subscriptionPayload(messages: readonly string[], firstIndex = 0)
     logGroup: LOG_GROUP,
     logStream: LOG_STREAM,
     subscriptionFilters: ['sleuth'],
-    logEvents: messages.map((m, i) => ({ id: `3${String(firstIndex + i).padStart(55, '0')}`, timestamp: T0 + firstIndex + i, message: m })),
+    logEvents: messages.map((m, i) => ({
+      id: `3${String(firstIndex + i).padStart(55, '0')}`,
+      timestamp: T0 + firstIndex + i,
+      message: m,
+    })),
   };
 }
 
@@ -83,13 +90,23 @@ export function writeAllFormats(dir: string, lines: readonly string[]): Record<F
   const contents: Record<FormatName, string | Buffer> = {
     jsonl: lines.join('\n') + '\n',
     // kubectl/jq style: pretty-printed, many lines per event.
-    eventList: JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items: events }, null, 2),
+    eventList: JSON.stringify(
+      { kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items: events },
+      null,
+      2,
+    ),
     jsonArray: JSON.stringify(events),
     gzipJsonl: gzipSync(lines.join('\n') + '\n'),
     // `aws logs filter-log-events` prints 4-space indented JSON.
     filterLogEvents: JSON.stringify(
       {
-        events: lines.map((m, i) => ({ logStreamName: LOG_STREAM, timestamp: T0 + i, message: m, ingestionTime: T0 + i + 700, eventId: `3${String(i).padStart(55, '0')}` })),
+        events: lines.map((m, i) => ({
+          logStreamName: LOG_STREAM,
+          timestamp: T0 + i,
+          message: m,
+          ingestionTime: T0 + i + 700,
+          eventId: `3${String(i).padStart(55, '0')}`,
+        })),
         searchedLogStreams: [],
       },
       null,
@@ -97,7 +114,11 @@ export function writeAllFormats(dir: string, lines: readonly string[]): Record<F
     ),
     cloudwatchExport: gzipSync(lines.map((m, i) => `${new Date(T0 + i).toISOString()} ${m}`).join('\n') + '\n'),
     subscriptionPayload: gz(subscriptionPayload(lines)),
-    firehoseRequest: JSON.stringify({ requestId: 'ed4acda5-034f-9f42-bba1-f29aea6d7d8f', timestamp: T0 + 60_000, records: [CONTROL_MESSAGE, p1, p2].map((p) => ({ data: b64gz(p) })) }),
+    firehoseRequest: JSON.stringify({
+      requestId: 'ed4acda5-034f-9f42-bba1-f29aea6d7d8f',
+      timestamp: T0 + 60_000,
+      records: [CONTROL_MESSAGE, p1, p2].map((p) => ({ data: b64gz(p) })),
+    }),
     // Firehose writes each gzipped record back to back into the S3 object.
     firehoseS3: Buffer.concat([gz(CONTROL_MESSAGE), gz(p1), gz(p2)]),
     firehoseBase64Lines: [b64gz(p1), b64gz(p2)].join('\n') + '\n',

@@ -10,7 +10,17 @@ import { fileOrigin, normalizeText } from '../../normalize/normalize.js';
 import type { AuditEvent } from '../../model/audit-event.js';
 
 function ev(id: string, stage = 'ResponseComplete', user = 'alice'): AuditEvent {
-  const r = normalizeText(JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID: id, stage, verb: 'get', user: { username: user } }), fileOrigin('f.jsonl', 1));
+  const r = normalizeText(
+    JSON.stringify({
+      kind: 'Event',
+      apiVersion: 'audit.k8s.io/v1',
+      auditID: id,
+      stage,
+      verb: 'get',
+      user: { username: user },
+    }),
+    fileOrigin('f.jsonl', 1),
+  );
   if (!r.ok) throw new Error(r.reason);
   return r.event;
 }
@@ -22,28 +32,44 @@ function tempDir(): string {
 test('append: repeats inside a batch are skipped; repeats of stored rows are removed by settleDuplicates, first copy winning', async () => {
   const store = await openDuckDbStore(':memory:');
   try {
-    assert.deepEqual(await store.appendEvents([ev('a'), ev('b'), ev('a', 'RequestReceived')]), { appended: 3, duplicates: 0 });
+    assert.deepEqual(await store.appendEvents([ev('a'), ev('b'), ev('a', 'RequestReceived')]), {
+      appended: 3,
+      duplicates: 0,
+    });
     assert.equal(await store.settleDuplicates(), 0);
     // 'a' is stored already; 'c' appears twice in the batch (the first copy is kept).
-    assert.deepEqual(await store.appendEvents([ev('a', 'ResponseComplete', 'again'), ev('c', 'ResponseComplete', 'first'), ev('d'), ev('c', 'ResponseComplete', 'second')]), {
-      appended: 3,
-      duplicates: 1,
-    });
+    assert.deepEqual(
+      await store.appendEvents([
+        ev('a', 'ResponseComplete', 'again'),
+        ev('c', 'ResponseComplete', 'first'),
+        ev('d'),
+        ev('c', 'ResponseComplete', 'second'),
+      ]),
+      {
+        appended: 3,
+        duplicates: 1,
+      },
+    );
     // Two appends before one check: 'b' and 'd' repeat, 'e' is new.
-    assert.deepEqual(await store.appendEvents([ev('b', 'ResponseComplete', 'again'), ev('d', 'ResponseComplete', 'again'), ev('e')]), { appended: 3, duplicates: 0 });
+    assert.deepEqual(
+      await store.appendEvents([ev('b', 'ResponseComplete', 'again'), ev('d', 'ResponseComplete', 'again'), ev('e')]),
+      { appended: 3, duplicates: 0 },
+    );
     assert.equal(await store.countEvents(), 9);
     assert.equal(await store.settleDuplicates(), 3);
     assert.equal(await store.countEvents(), 6);
-    assert.deepEqual(await store.query("SELECT user_username AS u FROM events WHERE audit_id IN ('a', 'b', 'c', 'd') AND stage = 'ResponseComplete' ORDER BY audit_id"), [
-      { u: 'alice' },
-      { u: 'alice' },
-      { u: 'first' },
-      { u: 'alice' },
-    ]);
+    assert.deepEqual(
+      await store.query(
+        "SELECT user_username AS u FROM events WHERE audit_id IN ('a', 'b', 'c', 'd') AND stage = 'ResponseComplete' ORDER BY audit_id",
+      ),
+      [{ u: 'alice' }, { u: 'alice' }, { u: 'first' }, { u: 'alice' }],
+    );
     // Nothing new: the check is free and removes nothing.
     assert.equal(await store.settleDuplicates(), 0);
     // seq numbers rows in arrival order and is never reused.
-    assert.deepEqual(await store.query('SELECT count(DISTINCT seq) AS n, max(seq) AS hi FROM events'), [{ n: 6, hi: 9 }]);
+    assert.deepEqual(await store.query('SELECT count(DISTINCT seq) AS n, max(seq) AS hi FROM events'), [
+      { n: 6, hi: 9 },
+    ]);
   } finally {
     await store.close();
   }
@@ -135,12 +161,16 @@ test('migration 2: a version-1 store (primary key, no seq) keeps its events, in 
     await c.run(META_TABLE_SQL);
     for (const stmt of MIGRATIONS.find((m) => m.version === 1)!.up) await c.run(stmt);
     await c.run("INSERT INTO meta VALUES ('schema_version', '1')");
-    await c.run("INSERT INTO events (audit_id, stage, verb, raw) VALUES ('old-1', 'ResponseComplete', 'get', '{}'), ('old-2', 'ResponseComplete', 'list', '{}')");
+    await c.run(
+      "INSERT INTO events (audit_id, stage, verb, raw) VALUES ('old-1', 'ResponseComplete', 'get', '{}'), ('old-2', 'ResponseComplete', 'list', '{}')",
+    );
     c.closeSync();
     inst.closeSync();
     const store = await openDuckDbStore(path);
     try {
-      assert.deepEqual(await store.query("SELECT value FROM meta WHERE key = 'schema_version'"), [{ value: String(SCHEMA_VERSION) }]);
+      assert.deepEqual(await store.query("SELECT value FROM meta WHERE key = 'schema_version'"), [
+        { value: String(SCHEMA_VERSION) },
+      ]);
       assert.deepEqual(await store.query('SELECT audit_id, verb, seq FROM events ORDER BY seq'), [
         { audit_id: 'old-1', verb: 'get', seq: 1 },
         { audit_id: 'old-2', verb: 'list', seq: 2 },

@@ -11,7 +11,7 @@
 import { BIGINT, INTEGER, LIST, TIMESTAMP, VARCHAR, type DuckDBType } from '@duckdb/node-api';
 import type { AuditEvent } from '../../model/audit-event.js';
 import { FIELD_CATALOG, type FieldType } from '../../model/field-catalog.js';
-import { DUCKDB_DIALECT } from '../../query/dialect.js';
+import { DUCKDB_DIALECT } from '../../sql/dialect.js';
 
 /** How a column's value is taken from an AuditEvent when appending. */
 export type EventColumnSource =
@@ -43,14 +43,12 @@ const DUCKDB_TYPE: Record<FieldType, DuckDBType> = {
 
 /** Columns of the events table, in table order: one per catalog field, then the source location. */
 export const EVENT_COLUMNS: readonly EventColumn[] = [
-  ...FIELD_CATALOG.map(
-    (f): EventColumn => ({
-      column: f.column,
-      sqlType: SQL_TYPE[f.type],
-      duckdbType: DUCKDB_TYPE[f.type],
-      source: { kind: 'field', property: f.property, type: f.type },
-    }),
-  ),
+  ...FIELD_CATALOG.map((f): EventColumn => ({
+    column: f.column,
+    sqlType: SQL_TYPE[f.type],
+    duckdbType: DUCKDB_TYPE[f.type],
+    source: { kind: 'field', property: f.property, type: f.type },
+  })),
   // Where the event was read from (file path, 1-based line): lets an investigator go back to
   // the original file even when @logStream is a CloudWatch stream name.
   { column: 'source_file', sqlType: 'VARCHAR', duckdbType: VARCHAR, source: { kind: 'origin-file' } },

@@ -26,7 +26,11 @@ function eventText(over: Record<string, unknown> = {}): string {
     stage: 'ResponseComplete',
     requestURI: '/api/v1/namespaces/default/pods',
     verb: 'list',
-    user: { username: 'kubernetes-admin', uid: 'aws-iam-authenticator:111122223333:AROAEXAMPLE', groups: ['system:masters', 'system:authenticated'] },
+    user: {
+      username: 'kubernetes-admin',
+      uid: 'aws-iam-authenticator:111122223333:AROAEXAMPLE',
+      groups: ['system:masters', 'system:authenticated'],
+    },
     sourceIPs: ['192.0.2.10'],
     userAgent: 'kubectl/v1.29.0',
     objectRef: { resource: 'pods', namespace: 'default', apiVersion: 'v1' },
@@ -57,10 +61,20 @@ function finding(id: string, over: Partial<Finding> = {}): Finding {
     count: 1,
     firstSeen: '2024-03-01T10:00:00.123Z',
     lastSeen: '2024-03-01T10:05:00.000Z',
-    actor: { username: 'alice', uid: null, groups: [], sourceIPs: ['203.0.113.7'], userAgent: null, iamArn: null, impersonatedUser: null },
+    actor: {
+      username: 'alice',
+      uid: null,
+      groups: [],
+      sourceIPs: ['203.0.113.7'],
+      userAgent: null,
+      iamArn: null,
+      impersonatedUser: null,
+    },
     resource: { apiGroup: null, resource: 'pods', subresource: 'exec', namespace: 'kube-system', name: 'coredns-1' },
     mitre: { tactic: 'Execution', technique: 'T1609' },
-    evidence: [{ auditID: 'a-1', time: '2024-03-01T10:00:00.123Z', verb: 'create', requestURI: '/api/v1/x', code: 101 }],
+    evidence: [
+      { auditID: 'a-1', time: '2024-03-01T10:00:00.123Z', verb: 'create', requestURI: '/api/v1/x', code: 101 },
+    ],
     ...over,
   };
 }
@@ -97,7 +111,20 @@ test('a new store gets the catalog schema and the current schema version', async
   );
   assert.deepEqual(
     findingCols.map((c) => c['column_name']),
-    ['id', 'type', 'engine', 'rule', 'severity_label', 'severity_score', 'cluster', 'count', 'first_seen', 'last_seen', 'suppressed', 'finding'],
+    [
+      'id',
+      'type',
+      'engine',
+      'rule',
+      'severity_label',
+      'severity_score',
+      'cluster',
+      'count',
+      'first_seen',
+      'last_seen',
+      'suppressed',
+      'finding',
+    ],
   );
   await store.close();
 });
@@ -108,19 +135,29 @@ test('persistent store: close, reopen writable and read-only keep the data', asy
     const path = join(dir, 'sleuth.duckdb');
     const s1 = await openDuckDbStore(path);
     assert.equal(s1.capabilities.persistent, true);
-    assert.deepEqual(await s1.appendEvents([ev({ auditID: 'p-1' }), ev({ auditID: 'p-2' })]), { appended: 2, duplicates: 0 });
+    assert.deepEqual(await s1.appendEvents([ev({ auditID: 'p-1' }), ev({ auditID: 'p-2' })]), {
+      appended: 2,
+      duplicates: 0,
+    });
     assert.equal(await s1.settleDuplicates(), 0);
     await s1.close();
 
     const s2 = await openDuckDbStore(path);
     assert.equal(await s2.countEvents(), 2);
-    assert.deepEqual(await s2.appendEvents([ev({ auditID: 'p-2' }), ev({ auditID: 'p-3' })]), { appended: 2, duplicates: 0 });
+    assert.deepEqual(await s2.appendEvents([ev({ auditID: 'p-2' }), ev({ auditID: 'p-3' })]), {
+      appended: 2,
+      duplicates: 0,
+    });
     assert.equal(await s2.settleDuplicates(), 1);
     await s2.close();
 
     const ro = await openDuckDbStore(path, { readOnly: true });
     assert.deepEqual(ro.capabilities, { persistent: true, dialect: 'duckdb', readOnly: true });
-    assert.deepEqual(await ro.query('SELECT audit_id FROM events ORDER BY audit_id'), [{ audit_id: 'p-1' }, { audit_id: 'p-2' }, { audit_id: 'p-3' }]);
+    assert.deepEqual(await ro.query('SELECT audit_id FROM events ORDER BY audit_id'), [
+      { audit_id: 'p-1' },
+      { audit_id: 'p-2' },
+      { audit_id: 'p-3' },
+    ]);
     await ro.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -146,9 +183,15 @@ test('schema versions: newer refused everywhere, older refused read-only and mig
 
     const older = join(dir, 'older.duckdb');
     await writeMetaVersion(older, '0');
-    await rejectsWith(openDuckDbStore(older, { readOnly: true }), 'E_STORE_SCHEMA', /older than this EKS Sleuth build.*to migrate/);
+    await rejectsWith(
+      openDuckDbStore(older, { readOnly: true }),
+      'E_STORE_SCHEMA',
+      /older than this EKS Sleuth build.*to migrate/,
+    );
     const migrated = await openDuckDbStore(older);
-    assert.deepEqual(await migrated.query("SELECT value FROM meta WHERE key = 'schema_version'"), [{ value: String(SCHEMA_VERSION) }]);
+    assert.deepEqual(await migrated.query("SELECT value FROM meta WHERE key = 'schema_version'"), [
+      { value: String(SCHEMA_VERSION) },
+    ]);
     assert.equal(await migrated.countEvents(), 0);
     await migrated.close();
     const ro = await openDuckDbStore(older, { readOnly: true });
@@ -159,7 +202,11 @@ test('schema versions: newer refused everywhere, older refused read-only and mig
     const inst = await DuckDBInstance.create(foreign);
     inst.closeSync();
     await rejectsWith(openDuckDbStore(foreign, { readOnly: true }), 'E_STORE_SCHEMA', /not an EKS Sleuth store/);
-    await rejectsWith(openDuckDbStore(join(dir, 'missing.duckdb'), { readOnly: true }), 'E_STORE_OPEN', /does not exist/);
+    await rejectsWith(
+      openDuckDbStore(join(dir, 'missing.duckdb'), { readOnly: true }),
+      'E_STORE_OPEN',
+      /does not exist/,
+    );
     await rejectsWith(openDuckDbStore(':memory:', { readOnly: true }), 'E_STORE_OPEN', /in-memory/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -182,7 +229,9 @@ test('append drops duplicates inside a batch and across scans', async () => {
   assert.equal(await store.countEvents(), 3);
   // The first occurrence in a batch is the one kept.
   assert.deepEqual(
-    await store.query("SELECT user_agent, source_line FROM events WHERE audit_id = 'd-1' AND stage = 'ResponseComplete'"),
+    await store.query(
+      "SELECT user_agent, source_line FROM events WHERE audit_id = 'd-1' AND stage = 'ResponseComplete'",
+    ),
     [{ user_agent: 'first', source_line: 1 }],
   );
   await store.close();
@@ -192,9 +241,12 @@ test('append handles more rows than one data chunk', async () => {
   const store = await openDuckDbStore(':memory:');
   const events = Array.from({ length: 5000 }, (_, i) => ev({ auditID: `bulk-${i}` }, i + 1));
   assert.deepEqual(await store.appendEvents(events), { appended: 5000, duplicates: 0 });
-  assert.deepEqual(await store.query('SELECT min(source_line) AS lo, max(source_line) AS hi, count(DISTINCT audit_id) AS n FROM events'), [
-    { lo: 1, hi: 5000, n: 5000 },
-  ]);
+  assert.deepEqual(
+    await store.query(
+      'SELECT min(source_line) AS lo, max(source_line) AS hi, count(DISTINCT audit_id) AS n FROM events',
+    ),
+    [{ lo: 1, hi: 5000, n: 5000 }],
+  );
   await store.close();
 });
 
@@ -243,17 +295,44 @@ test('types round-trip: timestamps, arrays, nulls, ints and awkward strings', as
 
 test('query binds parameters and converts values to plain JS', async () => {
   const store = await openDuckDbStore(':memory:');
-  await store.appendEvents([ev({ auditID: 'q-1' }), ev({ auditID: 'q-2', verb: 'get' }), ev({ auditID: 'q-3', user: { username: 'bob', groups: ['devs'] } })]);
-  assert.deepEqual(await store.query('SELECT audit_id FROM events WHERE verb = $1 ORDER BY audit_id', ['list']), [{ audit_id: 'q-1' }, { audit_id: 'q-3' }]);
-  assert.deepEqual(await store.query('SELECT audit_id FROM events WHERE list_contains(user_groups, ?) ', ['devs']), [{ audit_id: 'q-3' }]);
-  assert.deepEqual(await store.query('SELECT count(*) AS n FROM events WHERE list_has_any(user_groups, $1)', [['devs', 'system:masters']]), [{ n: 3 }]);
-  assert.deepEqual(await store.query('SELECT count(*) AS n FROM events WHERE list_has_any(user_groups, $1)', [[]]), [{ n: 0 }]);
+  await store.appendEvents([
+    ev({ auditID: 'q-1' }),
+    ev({ auditID: 'q-2', verb: 'get' }),
+    ev({ auditID: 'q-3', user: { username: 'bob', groups: ['devs'] } }),
+  ]);
+  assert.deepEqual(await store.query('SELECT audit_id FROM events WHERE verb = $1 ORDER BY audit_id', ['list']), [
+    { audit_id: 'q-1' },
+    { audit_id: 'q-3' },
+  ]);
+  assert.deepEqual(await store.query('SELECT audit_id FROM events WHERE list_contains(user_groups, ?) ', ['devs']), [
+    { audit_id: 'q-3' },
+  ]);
+  assert.deepEqual(
+    await store.query('SELECT count(*) AS n FROM events WHERE list_has_any(user_groups, $1)', [
+      ['devs', 'system:masters'],
+    ]),
+    [{ n: 3 }],
+  );
+  assert.deepEqual(await store.query('SELECT count(*) AS n FROM events WHERE list_has_any(user_groups, $1)', [[]]), [
+    { n: 0 },
+  ]);
   const { columns, rows } = await store.queryWithColumns(
     "SELECT 9007199254740993::BIGINT AS big, 42::BIGINT AS small, 1.25::DECIMAL(6,2) AS dec, [1, 2] AS l, {'a': 1} AS s, NULL AS n, $1 AS p, $2 AS t",
     [7, new Date('2024-01-02T03:04:05.006Z')],
   );
   assert.deepEqual(columns, ['big', 'small', 'dec', 'l', 's', 'n', 'p', 't']);
-  assert.deepEqual(rows, [{ big: '9007199254740993', small: 42, dec: 1.25, l: [1, 2], s: { a: 1 }, n: null, p: 7, t: '2024-01-02T03:04:05.006Z' }]);
+  assert.deepEqual(rows, [
+    {
+      big: '9007199254740993',
+      small: 42,
+      dec: 1.25,
+      l: [1, 2],
+      s: { a: 1 },
+      n: null,
+      p: 7,
+      t: '2024-01-02T03:04:05.006Z',
+    },
+  ]);
   await rejectsWith(store.query('SELECT * FROM no_such_table'), 'E_QUERY', /no_such_table/);
   await store.close();
   await rejectsWith(store.query('SELECT 1'), 'E_STORE_CLOSED', /closed/);
@@ -262,16 +341,36 @@ test('query binds parameters and converts values to plain JS', async () => {
 test('findings are upserted by id, last write wins', async () => {
   const store = await openDuckDbStore(':memory:');
   await store.upsertFindings([finding('f-1'), finding('f-2', { severity: { label: 'HIGH', score: 8 } })]);
-  await store.upsertFindings([finding('f-1', { count: 5 }), finding('f-1', { count: 7, suppressed: true, lastSeen: '2024-03-01T11:00:00.000Z' })]);
-  const rows = await store.query('SELECT id, severity_label, severity_score, count, first_seen, last_seen, suppressed, finding FROM findings ORDER BY id');
+  await store.upsertFindings([
+    finding('f-1', { count: 5 }),
+    finding('f-1', { count: 7, suppressed: true, lastSeen: '2024-03-01T11:00:00.000Z' }),
+  ]);
+  const rows = await store.query(
+    'SELECT id, severity_label, severity_score, count, first_seen, last_seen, suppressed, finding FROM findings ORDER BY id',
+  );
   assert.equal(rows.length, 2);
   const f1 = rows[0]!;
   assert.deepEqual(
     { ...f1, finding: undefined },
-    { id: 'f-1', severity_label: 'MEDIUM', severity_score: 5, count: 7, first_seen: '2024-03-01T10:00:00.123Z', last_seen: '2024-03-01T11:00:00.000Z', suppressed: true, finding: undefined },
+    {
+      id: 'f-1',
+      severity_label: 'MEDIUM',
+      severity_score: 5,
+      count: 7,
+      first_seen: '2024-03-01T10:00:00.123Z',
+      last_seen: '2024-03-01T11:00:00.000Z',
+      suppressed: true,
+      finding: undefined,
+    },
   );
-  assert.deepEqual(JSON.parse(f1['finding'] as string), finding('f-1', { count: 7, suppressed: true, lastSeen: '2024-03-01T11:00:00.000Z' }));
-  assert.deepEqual({ id: rows[1]!['id'], label: rows[1]!['severity_label'], suppressed: rows[1]!['suppressed'] }, { id: 'f-2', label: 'HIGH', suppressed: false });
+  assert.deepEqual(
+    JSON.parse(f1['finding'] as string),
+    finding('f-1', { count: 7, suppressed: true, lastSeen: '2024-03-01T11:00:00.000Z' }),
+  );
+  assert.deepEqual(
+    { id: rows[1]!['id'], label: rows[1]!['severity_label'], suppressed: rows[1]!['suppressed'] },
+    { id: 'f-2', label: 'HIGH', suppressed: false },
+  );
   await store.close();
 });
 
@@ -283,8 +382,14 @@ test('read-only store refuses writes, in the API and in SQL', async () => {
     await w.appendEvents([ev({ auditID: 'ro-1' })]);
     await w.close();
     const ro = await openDuckDbStore(path, { readOnly: true });
-    await assert.rejects(() => ro.appendEvents([ev({ auditID: 'ro-2' })]), (e: unknown) => e instanceof SleuthError && e.code === 'E_STORE_READ_ONLY');
-    await assert.rejects(() => ro.upsertFindings([finding('x')]), (e: unknown) => e instanceof SleuthError && e.code === 'E_STORE_READ_ONLY');
+    await assert.rejects(
+      () => ro.appendEvents([ev({ auditID: 'ro-2' })]),
+      (e: unknown) => e instanceof SleuthError && e.code === 'E_STORE_READ_ONLY',
+    );
+    await assert.rejects(
+      () => ro.upsertFindings([finding('x')]),
+      (e: unknown) => e instanceof SleuthError && e.code === 'E_STORE_READ_ONLY',
+    );
     await rejectsWith(ro.query("INSERT INTO meta VALUES ('k', 'v')"), 'E_QUERY', /read-only/);
     await rejectsWith(ro.query('DROP TABLE events'), 'E_QUERY', /read-only/);
     assert.equal(await ro.countEvents(), 1);
@@ -328,7 +433,15 @@ function repoRoot(): string {
 }
 
 test('real events: the hkerma dataset stores once, round-trips its timestamps, and re-scans as duplicates', async (t) => {
-  const file = join(repoRoot(), '..', 'shared', 'corpus', 'datasets', 'hkerma-kubernetes-event-dataset', 'audit-logs.reconstructed.jsonl');
+  const file = join(
+    repoRoot(),
+    '..',
+    'shared',
+    'corpus',
+    'datasets',
+    'hkerma-kubernetes-event-dataset',
+    'audit-logs.reconstructed.jsonl',
+  );
   if (!existsSync(file)) {
     t.skip('shared corpus not available');
     return;
@@ -350,9 +463,20 @@ test('real events: the hkerma dataset stores once, round-trips its timestamps, a
   assert.equal(await store.settleDuplicates(), keys.size);
   assert.equal(await store.countEvents(), keys.size);
   const sample = events[1234]!;
-  assert.deepEqual(await store.query('SELECT request_received_at, verb, user_username, response_code FROM events WHERE audit_id = $1 AND stage = $2', [sample.auditID, sample.stage]), [
-    { request_received_at: sample.requestReceivedAt, verb: sample.verb, user_username: sample.username, response_code: sample.responseCode },
-  ]);
+  assert.deepEqual(
+    await store.query(
+      'SELECT request_received_at, verb, user_username, response_code FROM events WHERE audit_id = $1 AND stage = $2',
+      [sample.auditID, sample.stage],
+    ),
+    [
+      {
+        request_received_at: sample.requestReceivedAt,
+        verb: sample.verb,
+        user_username: sample.username,
+        response_code: sample.responseCode,
+      },
+    ],
+  );
   const verbs = await store.query('SELECT verb, count(*) AS n FROM events GROUP BY verb ORDER BY n DESC LIMIT 1');
   assert.equal(verbs[0]!['verb'], 'get');
   await store.close();

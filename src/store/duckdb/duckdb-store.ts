@@ -57,7 +57,13 @@ const WRITER_MEMORY_LIMIT = '512MB';
 const INT32_MIN = -2_147_483_648;
 const INT32_MAX = 2_147_483_647;
 
-const SQL_TO_DUCKDB: Record<(typeof FINDING_COLUMNS)[number][1], DuckDBType> = { VARCHAR, DOUBLE, BIGINT, TIMESTAMP, BOOLEAN };
+const SQL_TO_DUCKDB: Record<(typeof FINDING_COLUMNS)[number][1], DuckDBType> = {
+  VARCHAR,
+  DOUBLE,
+  BIGINT,
+  TIMESTAMP,
+  BOOLEAN,
+};
 const EVENT_TYPES: readonly DuckDBType[] = EVENT_COLUMNS.map((c) => c.duckdbType);
 const FINDING_TYPES: readonly DuckDBType[] = FINDING_COLUMNS.map(([, t]) => SQL_TO_DUCKDB[t]);
 const SEQ_COLUMN = EVENT_COLUMNS.findIndex((c) => c.source.kind === 'seq');
@@ -113,7 +119,12 @@ const EVENT_ACCESSORS: readonly Accessor[] = EVENT_COLUMNS.map(accessorFor);
  * Append events through `chunk` (EVENT_TYPES columns), a vector's worth of rows at a time, seq
  * numbered from `firstSeq`; flush (one transaction) and close.
  */
-function fillAppender(appender: DuckDBAppender, chunk: DuckDBDataChunk, events: readonly AuditEvent[], firstSeq: bigint): void {
+function fillAppender(
+  appender: DuckDBAppender,
+  chunk: DuckDBDataChunk,
+  events: readonly AuditEvent[],
+  firstSeq: bigint,
+): void {
   try {
     const values: DuckDBValue[] = [];
     for (let start = 0; start < events.length; start += CHUNK_ROWS) {
@@ -189,7 +200,12 @@ export class DuckDbStore implements Store {
   // The data chunk appends go through (created on the first append).
   #chunk: DuckDBDataChunk | null = null;
 
-  constructor(instance: DuckDBInstance, conn: DuckDBConnection, capabilities: StoreCapabilities, seqs: { last: bigint; checked: bigint }) {
+  constructor(
+    instance: DuckDBInstance,
+    conn: DuckDBConnection,
+    capabilities: StoreCapabilities,
+    seqs: { last: bigint; checked: bigint },
+  ) {
     this.#lastSeq = seqs.last;
     this.#checkedSeq = seqs.checked;
     this.#instance = instance;
@@ -207,7 +223,8 @@ export class DuckDbStore implements Store {
   }
 
   #refuseWrite(what: string): void {
-    if (this.capabilities.readOnly) throw new SleuthError('E_STORE_READ_ONLY', `cannot ${what}: the store was opened read-only`);
+    if (this.capabilities.readOnly)
+      throw new SleuthError('E_STORE_READ_ONLY', `cannot ${what}: the store was opened read-only`);
   }
 
   async appendEvents(events: readonly AuditEvent[]): Promise<AppendResult> {
@@ -303,7 +320,9 @@ export class DuckDbStore implements Store {
           appender.closeSync();
         }
         const cols = FINDING_COLUMNS.map(([n]) => q(n)).join(', ');
-        await conn.run(`INSERT OR REPLACE INTO findings (${cols}) SELECT ${cols} FROM temp.main.${q(FINDINGS_STAGING)}`);
+        await conn.run(
+          `INSERT OR REPLACE INTO findings (${cols}) SELECT ${cols} FROM temp.main.${q(FINDINGS_STAGING)}`,
+        );
       } catch (e) {
         if (e instanceof SleuthError) throw e;
         throw new SleuthError('E_STORE_WRITE', `storing findings failed: ${message(e)}`);
@@ -396,7 +415,9 @@ async function migrate(conn: DuckDBConnection, path: string): Promise<void> {
       for (const stmt of m.up) await conn.run(stmt);
     }
     if (current !== SCHEMA_VERSION) {
-      await conn.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', $1)", [String(SCHEMA_VERSION)]);
+      await conn.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', $1)", [
+        String(SCHEMA_VERSION),
+      ]);
     }
     await conn.run('COMMIT');
   } catch (e) {
@@ -409,7 +430,10 @@ async function migrate(conn: DuckDBConnection, path: string): Promise<void> {
 async function checkReadOnlySchema(conn: DuckDBConnection, path: string): Promise<void> {
   const version = await readSchemaVersion(conn);
   if (version === null) {
-    throw new SleuthError('E_STORE_SCHEMA', `${path} is not an EKS Sleuth store (no meta table); create it with \`sleuth scan --db ${path} …\``);
+    throw new SleuthError(
+      'E_STORE_SCHEMA',
+      `${path} is not an EKS Sleuth store (no meta table); create it with \`sleuth scan --db ${path} …\``,
+    );
   }
   if (version > SCHEMA_VERSION) {
     throw new SleuthError(
@@ -432,8 +456,13 @@ async function checkReadOnlySchema(conn: DuckDBConnection, path: string): Promis
 export async function openDuckDbStore(path: string, options: OpenStoreOptions = {}): Promise<Store> {
   const readOnly = options.readOnly === true;
   const memory = path === ':memory:';
-  if (readOnly && memory) throw new SleuthError('E_STORE_OPEN', 'an in-memory store cannot be opened read-only: it would be empty');
-  if (readOnly && !existsSync(path)) throw new SleuthError('E_STORE_OPEN', `store ${path} does not exist; create it with \`sleuth scan --db ${path} …\``);
+  if (readOnly && memory)
+    throw new SleuthError('E_STORE_OPEN', 'an in-memory store cannot be opened read-only: it would be empty');
+  if (readOnly && !existsSync(path))
+    throw new SleuthError(
+      'E_STORE_OPEN',
+      `store ${path} does not exist; create it with \`sleuth scan --db ${path} …\``,
+    );
   let instance: DuckDBInstance;
   try {
     instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
@@ -462,7 +491,12 @@ export async function openDuckDbStore(path: string, options: OpenStoreOptions = 
     if (e instanceof SleuthError) throw e;
     throw new SleuthError('E_STORE_OPEN', `cannot open store ${path}: ${message(e)}`);
   }
-  const store = new DuckDbStore(instance, conn, { persistent: !memory, dialect: 'duckdb', readOnly }, await readSeqs(conn));
+  const store = new DuckDbStore(
+    instance,
+    conn,
+    { persistent: !memory, dialect: 'duckdb', readOnly },
+    await readSeqs(conn),
+  );
   // A scan that stopped before its duplicate check (crash, kill) left rows above checked_seq:
   // check them now, before anything else is appended.
   if (!readOnly) {

@@ -79,7 +79,15 @@ const MONTH_DAYS = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
  */
 function canonicalUtcMicros(s: string): number | null {
   const n = s.length;
-  if (n < 20 || s.charCodeAt(n - 1) !== 90 /* Z */ || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) {
+  if (
+    n < 20 ||
+    s.charCodeAt(n - 1) !== 90 /* Z */ ||
+    s.charCodeAt(4) !== 45 ||
+    s.charCodeAt(7) !== 45 ||
+    s.charCodeAt(10) !== 84 ||
+    s.charCodeAt(13) !== 58 ||
+    s.charCodeAt(16) !== 58
+  ) {
     return null;
   }
   const year = digits(s, 0, 4);
@@ -88,7 +96,8 @@ function canonicalUtcMicros(s: string): number | null {
   const hour = digits(s, 11, 2);
   const minute = digits(s, 14, 2);
   const second = digits(s, 17, 2);
-  if (year < 1970 || year > 2200 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
+  if (year < 1970 || year > 2200 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59)
+    return null;
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   const monthLength = month === 2 ? (leap ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
   if (day > monthLength) return null;
@@ -107,7 +116,8 @@ function canonicalUtcMicros(s: string): number | null {
   }
   const y = year - 1970;
   // Leap days between 1970-01-01 and Jan 1 of `year`.
-  const leapDays = Math.floor((year - 1 - 1968) / 4) - Math.floor((year - 1 - 1900) / 100) + Math.floor((year - 1 - 1600) / 400);
+  const leapDays =
+    Math.floor((year - 1 - 1968) / 4) - Math.floor((year - 1 - 1900) / 100) + Math.floor((year - 1 - 1600) / 400);
   const days = y * 365 + leapDays + MONTH_DAYS[month - 1]! + (month > 2 && leap ? 1 : 0) + day - 1;
   return ((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + micros;
 }
@@ -149,7 +159,8 @@ export function toPlainJs(value: DuckDBValue): unknown {
     case 'bigint':
       return bigintToPlain(value);
   }
-  if (value instanceof DuckDBTimestampValue || value instanceof DuckDBTimestampTZValue) return timestampToPlain(value.micros, value);
+  if (value instanceof DuckDBTimestampValue || value instanceof DuckDBTimestampTZValue)
+    return timestampToPlain(value.micros, value);
   if (value instanceof DuckDBTimestampMillisecondsValue) return timestampToPlain(value.millis * MICROS_PER_MS, value);
   if (value instanceof DuckDBTimestampSecondsValue) return timestampToPlain(value.seconds * MICROS_PER_SECOND, value);
   if (value instanceof DuckDBTimestampNanosecondsValue) return timestampToPlain(value.nanos / 1000n, value);
@@ -160,9 +171,11 @@ export function toPlainJs(value: DuckDBValue): unknown {
     for (const [k, v] of Object.entries(value.entries)) out[k] = toPlainJs(v);
     return out;
   }
-  if (value instanceof DuckDBMapValue) return value.entries.map((e) => ({ key: toPlainJs(e.key), value: toPlainJs(e.value) }));
+  if (value instanceof DuckDBMapValue)
+    return value.entries.map((e) => ({ key: toPlainJs(e.key), value: toPlainJs(e.value) }));
   if (value instanceof DuckDBUnionValue) return toPlainJs(value.value);
-  if (value instanceof DuckDBDateValue || value instanceof DuckDBIntervalValue || value instanceof DuckDBUUIDValue) return value.toString();
+  if (value instanceof DuckDBDateValue || value instanceof DuckDBIntervalValue || value instanceof DuckDBUUIDValue)
+    return value.toString();
   if (value instanceof DuckDBBlobValue || value instanceof DuckDBBitValue) return value.toString();
   return String(value);
 }
@@ -186,7 +199,8 @@ export function toDuckDbParameter(value: unknown, index: number): DuckDBValue {
     case 'boolean':
       return value;
     case 'number':
-      if (!Number.isFinite(value)) throw new SleuthError('E_STORE_PARAMETER', `parameter $${index + 1} is not a finite number`);
+      if (!Number.isFinite(value))
+        throw new SleuthError('E_STORE_PARAMETER', `parameter $${index + 1} is not a finite number`);
       return value;
     case 'bigint':
       return value;

@@ -12,7 +12,7 @@
  */
 import type { AuditEvent, EventOrigin } from '../model/audit-event.js';
 import type { DetectorIndex } from '../detect/detector.js';
-import type { InputProblem } from '../sources/raw-record.js';
+import type { InputProblem } from '../model/raw-record.js';
 
 const AUDIT_ID_KEY = '"auditID"';
 
@@ -157,7 +157,12 @@ export interface ResultMessage {
   readonly stored: number[];
   readonly dispatch: DispatchRef[];
   readonly problems: { readonly seq: number; readonly p: InputProblem }[];
-  readonly misrouted: { readonly seq: number; readonly text: string; readonly origin: EventOrigin; readonly worker: number }[];
+  readonly misrouted: {
+    readonly seq: number;
+    readonly text: string;
+    readonly origin: EventOrigin;
+    readonly worker: number;
+  }[];
   /** Totals so far for this worker. */
   readonly counts: WorkerCounts;
 }

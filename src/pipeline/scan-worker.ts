@@ -9,10 +9,26 @@ import type { AuditEvent } from '../model/audit-event.js';
 import { DetectionEngine } from '../detect/engine.js';
 import { heldEventCodec, normalizeRecord, recordProblem } from '../normalize/normalize.js';
 import { StageDeduper } from '../normalize/stage-deduper.js';
-import type { RawRecord } from '../sources/raw-record.js';
-import { STORED_PROPS, workerForId, type BatchMessage, type FromWorker, type ResultMessage, type ToWorker, type WorkerInit } from './scan-routing.js';
+import type { RawRecord } from '../model/raw-record.js';
+import {
+  STORED_PROPS,
+  workerForId,
+  type BatchMessage,
+  type FromWorker,
+  type ResultMessage,
+  type ToWorker,
+  type WorkerInit,
+} from './scan-routing.js';
 
-const NO_INFO = Object.freeze({ type: '', engine: 'native', rule: '', title: '', description: '', severity: { label: 'LOW', score: 1 }, mitre: null }) as never;
+const NO_INFO = Object.freeze({
+  type: '',
+  engine: 'native',
+  rule: '',
+  title: '',
+  description: '',
+  severity: { label: 'LOW', score: 1 },
+  mitre: null,
+}) as never;
 
 function main(): void {
   const port = parentPort;
@@ -27,7 +43,12 @@ function main(): void {
   // first held (the deduper's pending map keeps insertion order). To merge the workers' flushes
   // in that order, remember the seq at which each request was first held (isHeld says whether
   // a push held the request).
-  const pending = { has: (id: string): boolean => deduper.isHeld(id), get size(): number { return deduper.pendingCount; } };
+  const pending = {
+    has: (id: string): boolean => deduper.isHeld(id),
+    get size(): number {
+      return deduper.pendingCount;
+    },
+  };
   const heldSeq = new Map<string, number>();
   const counts = { events: 0, duplicates: 0, detected: 0 };
   const blank = (id: number): ResultMessage => ({
@@ -102,7 +123,13 @@ function main(): void {
     const out = blank(-1);
     for (const ev of deduper.flush()) {
       counts.detected++;
-      if (wanted(ev)) out.dispatch.push({ phase: 1, seq: heldSeq.get(ev.auditID) ?? Number.MAX_SAFE_INTEGER, sub: 0, row: addRow(out, ev, -1) });
+      if (wanted(ev))
+        out.dispatch.push({
+          phase: 1,
+          seq: heldSeq.get(ev.auditID) ?? Number.MAX_SAFE_INTEGER,
+          sub: 0,
+          row: addRow(out, ev, -1),
+        });
     }
     return out;
   };

@@ -11,7 +11,7 @@ import type { AuditEvent } from '../model/audit-event.js';
 import type { Store } from '../store/store.js';
 import type { DetectionEngine } from '../detect/engine.js';
 import type { Detection } from '../detect/detector.js';
-import type { InputProblem, ProblemClass, SourceItem } from '../sources/raw-record.js';
+import type { InputProblem, ProblemClass, SourceItem } from '../model/raw-record.js';
 import { readInputBatches } from '../sources/read-inputs.js';
 import { heldEventCodec, normalizeRecord } from '../normalize/normalize.js';
 import { StageDeduper } from '../normalize/stage-deduper.js';
@@ -140,14 +140,27 @@ export async function runScan(input: ScanInput): Promise<ScanSummary> {
     // Problems come back out of order: keep the PROBLEM_SAMPLE with the lowest seq.
     const sample: { seq: number; p: InputProblem }[] = [];
     const counts = await runParallel(
-      { paths: input.paths, stdin: input.stdin, cluster: input.cluster, indexes: engine.indexes(), workers, store: input.store !== null },
+      {
+        paths: input.paths,
+        stdin: input.stdin,
+        cluster: input.cluster,
+        indexes: engine.indexes(),
+        workers,
+        store: input.store !== null,
+      },
       {
         progress: (item) => {
           const prev = fileBytes.get(item.file);
           if (prev === undefined) summary.files++;
           bytesDone += item.bytes - (prev ?? 0);
           fileBytes.set(item.file, item.bytes);
-          input.onProgress?.({ file: item.file, fileBytes: item.bytes, fileTotal: item.totalBytes, bytesDone, events: summary.events });
+          input.onProgress?.({
+            file: item.file,
+            fileBytes: item.bytes,
+            fileTotal: item.totalBytes,
+            bytesDone,
+            events: summary.events,
+          });
         },
         problem: (p, seq) => {
           summary.skipped[p.problem] = (summary.skipped[p.problem] ?? 0) + 1;
@@ -184,37 +197,49 @@ export async function runScan(input: ScanInput): Promise<ScanSummary> {
 
   const readOptions = input.stdin !== undefined ? { stdin: input.stdin } : {};
   for await (const items of readInputBatches(input.paths, readOptions) as AsyncIterable<readonly SourceItem[]>) {
-   for (const item of items) {
-    if (item.kind === 'progress') {
-      const prev = fileBytes.get(item.file);
-      if (prev === undefined) summary.files++;
-      bytesDone += item.bytes - (prev ?? 0);
-      fileBytes.set(item.file, item.bytes);
-      input.onProgress?.({ file: item.file, fileBytes: item.bytes, fileTotal: item.totalBytes, bytesDone, events: summary.events });
-      continue;
+    for (const item of items) {
+      if (item.kind === 'progress') {
+        const prev = fileBytes.get(item.file);
+        if (prev === undefined) summary.files++;
+        bytesDone += item.bytes - (prev ?? 0);
+        fileBytes.set(item.file, item.bytes);
+        input.onProgress?.({
+          file: item.file,
+          fileBytes: item.bytes,
+          fileTotal: item.totalBytes,
+          bytesDone,
+          events: summary.events,
+        });
+        continue;
+      }
+      if (item.kind === 'problem') {
+        problem(item);
+        continue;
+      }
+      const r = normalizeRecord(item, { cluster: input.cluster });
+      if (!r.ok) {
+        problem({
+          kind: 'problem',
+          file: item.origin.file,
+          line: item.origin.line,
+          problem: r.problem,
+          reason: r.reason,
+        });
+        continue;
+      }
+      summary.events++;
+      const d = deduper.push(r.event);
+      if (d.store) {
+        batch.push(r.event);
+        if (batch.length >= STORE_BATCH) await flushBatch();
+      } else {
+        summary.duplicates++;
+      }
+      for (const ev of d.dispatch) {
+        summary.detected++;
+        engine.dispatch(ev, emit);
+      }
     }
-    if (item.kind === 'problem') {
-      problem(item);
-      continue;
-    }
-    const r = normalizeRecord(item, { cluster: input.cluster });
-    if (!r.ok) {
-      problem({ kind: 'problem', file: item.origin.file, line: item.origin.line, problem: r.problem, reason: r.reason });
-      continue;
-    }
-    summary.events++;
-    const d = deduper.push(r.event);
-    if (d.store) {
-      batch.push(r.event);
-      if (batch.length >= STORE_BATCH) await flushBatch();
-    } else {
-      summary.duplicates++;
-    }
-    for (const ev of d.dispatch) {
-      summary.detected++;
-      engine.dispatch(ev, emit);
-    }
-   }
   }
   for (const ev of deduper.flush()) {
     summary.detected++;

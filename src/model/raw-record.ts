@@ -3,7 +3,7 @@
  * where it came from, or a problem found while reading (kept, counted and reported; never
  * fatal for the records around it).
  */
-import type { EventOrigin } from '../model/audit-event.js';
+import type { EventOrigin } from './audit-event.js';
 
 export interface RawRecord {
   readonly kind: 'record';

@@ -24,7 +24,7 @@
 import { Worker } from 'node:worker_threads';
 import type { AuditEvent, EventOrigin } from '../model/audit-event.js';
 import type { DetectorIndex } from '../detect/detector.js';
-import type { InputProblem, ReadProgress, SourceItem } from '../sources/raw-record.js';
+import type { InputProblem, ReadProgress, SourceItem } from '../model/raw-record.js';
 import { readInputBatches } from '../sources/read-inputs.js';
 import {
   workerForText,
@@ -98,9 +98,25 @@ export async function runParallel(options: ParallelOptions, sink: ParallelSink):
   let failure: Error | null = null;
   const lanes: Lane[] = [];
   for (let index = 0; index < n; index++) {
-    const init: WorkerInit = { index, workers: n, indexes: options.indexes, cluster: options.cluster, store: options.store };
+    const init: WorkerInit = {
+      index,
+      workers: n,
+      indexes: options.indexes,
+      cluster: options.cluster,
+      store: options.store,
+    };
     const worker = new Worker(new URL('./scan-worker.js', import.meta.url), { workerData: init });
-    const lane: Lane = { worker, inFlight: new Map(), results: [], wake: null, counts: { events: 0, duplicates: 0, detected: 0 }, seqs: [], texts: [], origins: [], check: [] };
+    const lane: Lane = {
+      worker,
+      inFlight: new Map(),
+      results: [],
+      wake: null,
+      counts: { events: 0, duplicates: 0, detected: 0 },
+      seqs: [],
+      texts: [],
+      origins: [],
+      check: [],
+    };
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'fail') failure ??= new Error(`scan worker ${index} failed: ${m.message}`);
       else lane.results.push(m);
@@ -111,7 +127,8 @@ export async function runParallel(options: ParallelOptions, sink: ParallelSink):
       lane.wake?.();
     });
     worker.on('exit', (code) => {
-      if (lane.inFlight.size > 0 || code !== 0) failure ??= new Error(`scan worker ${index} stopped (exit code ${code})`);
+      if (lane.inFlight.size > 0 || code !== 0)
+        failure ??= new Error(`scan worker ${index} stopped (exit code ${code})`);
       lane.wake?.();
     });
     lanes.push(lane);
@@ -126,7 +143,14 @@ export async function runParallel(options: ParallelOptions, sink: ParallelSink):
   const send = async (lane: Lane): Promise<void> => {
     if (lane.texts.length === 0) return;
     while (lane.inFlight.size >= MAX_IN_FLIGHT) await nextResult(lane);
-    const msg: BatchMessage = { type: 'batch', id: batchId++, seqs: lane.seqs, texts: lane.texts, origins: lane.origins, check: Uint8Array.from(lane.check) };
+    const msg: BatchMessage = {
+      type: 'batch',
+      id: batchId++,
+      seqs: lane.seqs,
+      texts: lane.texts,
+      origins: lane.origins,
+      check: Uint8Array.from(lane.check),
+    };
     let minSeq = Number.MAX_SAFE_INTEGER;
     for (const s of lane.seqs) if (s < minSeq) minSeq = s;
     lane.inFlight.set(msg.id, { minSeq, texts: lane.texts, origins: lane.origins });

@@ -28,8 +28,10 @@ function writeInput(dir: string): string {
     const ev = g.event as Record<string, unknown>;
     const text = JSON.stringify(ev);
     n++;
-    if (n % 5 === 0 && ev['stage'] === 'ResponseComplete') lines.push(JSON.stringify({ ...ev, stage: 'RequestReceived' }));
-    if (n % 11 === 0) lines.push(JSON.stringify({ ...ev, auditID: `${String(ev['auditID'])}-open`, stage: 'RequestReceived' }));
+    if (n % 5 === 0 && ev['stage'] === 'ResponseComplete')
+      lines.push(JSON.stringify({ ...ev, stage: 'RequestReceived' }));
+    if (n % 11 === 0)
+      lines.push(JSON.stringify({ ...ev, auditID: `${String(ev['auditID'])}-open`, stage: 'RequestReceived' }));
     lines.push(text);
     if (n % 7 === 0) lines.push(text);
     if (n % 97 === 0) lines.push('{"kind":"Event", broken');
@@ -37,9 +39,15 @@ function writeInput(dir: string): string {
   }
   // Far repeats: the first 300 lines again at the end.
   lines.push(...lines.slice(0, 300));
-  lines.push('{"kind":"Event","apiVersion":"audit.k8s.io/v1","audit\\u0049D":"escaped-1","stage":"ResponseComplete","verb":"get","user":{"username":"alice"}}');
-  lines.push('{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"decoy","auditID":"dup-key-1","stage":"ResponseComplete","verb":"get","user":{"username":"bob"}}');
-  lines.push('{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"decoy","auditID":"dup-key-1","stage":"ResponseComplete","verb":"get","user":{"username":"bob"}}');
+  lines.push(
+    '{"kind":"Event","apiVersion":"audit.k8s.io/v1","audit\\u0049D":"escaped-1","stage":"ResponseComplete","verb":"get","user":{"username":"alice"}}',
+  );
+  lines.push(
+    '{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"decoy","auditID":"dup-key-1","stage":"ResponseComplete","verb":"get","user":{"username":"bob"}}',
+  );
+  lines.push(
+    '{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"decoy","auditID":"dup-key-1","stage":"ResponseComplete","verb":"get","user":{"username":"bob"}}',
+  );
   const file = join(dir, 'mixed.jsonl');
   writeFileSync(file, lines.join('\n') + '\n');
   return file;
@@ -68,7 +76,13 @@ async function scanWith(file: string, workers: number): Promise<Outcome> {
   const store = await openStore(':memory:');
   try {
     const aggregator = new FindingAggregator();
-    const summary = await runScan({ paths: [file], store, engine: newEngine(), onDetection: (d) => aggregator.add(d), workers });
+    const summary = await runScan({
+      paths: [file],
+      store,
+      engine: newEngine(),
+      onDetection: (d) => aggregator.add(d),
+      workers,
+    });
     const stored = await store.countEvents();
     const rescan = await runScan({ paths: [file], store, engine: newEngine(), onDetection: () => {}, workers });
     return { summary, findings: aggregator.findings(), stored, rescan };
@@ -108,8 +122,25 @@ test('findings, stored events and counts are the same with 0, 1, 2 and 3 worker 
 test('problems are reported as file:line with 2 workers, in input order', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sleuth-parallel-'));
   const file = join(dir, 'bad.jsonl');
-  const good = (id: string): string => JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID: id, stage: 'ResponseComplete', verb: 'get' });
-  writeFileSync(file, [good('a'), 'not json', good('b'), '{"x":1}', good('c'), '{"kind":"Event","auditID":"d","stage":"ResponseComplete","verb":"get","responseStatus":{"code":"x"}}'].join('\n'));
+  const good = (id: string): string =>
+    JSON.stringify({
+      kind: 'Event',
+      apiVersion: 'audit.k8s.io/v1',
+      auditID: id,
+      stage: 'ResponseComplete',
+      verb: 'get',
+    });
+  writeFileSync(
+    file,
+    [
+      good('a'),
+      'not json',
+      good('b'),
+      '{"x":1}',
+      good('c'),
+      '{"kind":"Event","auditID":"d","stage":"ResponseComplete","verb":"get","responseStatus":{"code":"x"}}',
+    ].join('\n'),
+  );
   const store = await openStore(':memory:');
   try {
     const s = await runScan({ paths: [file], store, engine: new DetectionEngine(), onDetection: () => {}, workers: 2 });
@@ -138,7 +169,18 @@ test('the router reads the auditID from the text as the parser does, and hashes 
 });
 
 test('ColumnEvent carries every normalized field and parses raw on demand', () => {
-  const text = JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID: 'x1', stage: 'ResponseComplete', verb: 'create', user: { username: 'u', groups: ['g'] }, objectRef: { resource: 'pods', namespace: 'n' }, requestObject: { spec: { hostPID: true } }, responseStatus: { code: 201 }, requestReceivedTimestamp: '2024-06-03T08:00:00.022976Z' });
+  const text = JSON.stringify({
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    auditID: 'x1',
+    stage: 'ResponseComplete',
+    verb: 'create',
+    user: { username: 'u', groups: ['g'] },
+    objectRef: { resource: 'pods', namespace: 'n' },
+    requestObject: { spec: { hostPID: true } },
+    responseStatus: { code: 201 },
+    requestReceivedTimestamp: '2024-06-03T08:00:00.022976Z',
+  });
   const r = normalizeText(text, fileOrigin('f.jsonl', 3), { cluster: 'c' });
   assert.ok(r.ok);
   const columns = STORED_PROPS.map((p) => [r.event[p]]);
@@ -172,9 +214,14 @@ test('every input format gives the same summary and findings with 2 workers as w
   const { readFileSync } = await import('node:fs');
   const { EXAMPLES_DIR } = await import('../cli/paths.js');
   const dir = mkdtempSync(join(tmpdir(), 'sleuth-parallel-formats-'));
-  const lines = readFileSync(join(EXAMPLES_DIR, 'audit-sample.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = readFileSync(join(EXAMPLES_DIR, 'audit-sample.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   const files = writeAllFormats(dir, lines);
-  const once = async (file: string, workers: number): Promise<{ s: Record<string, unknown>; f: Finding[]; n: number }> => {
+  const once = async (
+    file: string,
+    workers: number,
+  ): Promise<{ s: Record<string, unknown>; f: Finding[]; n: number }> => {
     // Fresh detectors per scan: the native catalogue remembers what it has seen.
     const setup = await buildDetectionSetup(readDetectionFlags.read({}), captureIo());
     const engine = new DetectionEngine();
