@@ -4,10 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { SCENARIOS, corpusAvailable, goldenPath, runScenario } from './golden-outputs.js';
+import { SCENARIOS, goldenPath, runScenario } from './golden-outputs.js';
+import { needsShared } from '../src/util/repo-root.js';
 
 for (const s of SCENARIOS) {
-  const skip = s.needsCorpus === true && !corpusAvailable() ? 'needs ../shared/corpus' : false;
+  const skip = s.needsCorpus === true ? needsShared('corpus', 'datasets') : false;
   test(`golden output: ${s.name}`, { skip }, () => {
     const path = goldenPath(s.name);
     assert.ok(existsSync(path), `${path} is missing; record it with node dist/scripts/golden-outputs.js --write`);

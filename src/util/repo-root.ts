@@ -25,3 +25,13 @@ export function repoRoot(): string {
 export function sharedPath(...parts: string[]): string {
   return join(repoRoot(), '..', 'shared', ...parts);
 }
+
+/**
+ * For `test(name, { skip: needsShared('corpus', 'falco') }, …)`: false when ../shared/<parts>
+ * is beside the checkout, else the reason the test is skipped. Mark each test that reads the
+ * corpus this way, so the rest of its file still runs without it.
+ */
+export function needsShared(...parts: string[]): string | false {
+  const p = sharedPath(...parts);
+  return existsSync(p) ? false : `needs ${p} (../shared is not beside this checkout)`;
+}
