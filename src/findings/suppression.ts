@@ -22,7 +22,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, isPair, type Node as YamlNode } from 'yaml';
 import type { Finding } from '../model/finding.js';
-import { ParseError, UsageError, formatProblem, type SourceProblem } from '../model/errors.js';
+import { ParseError, UsageError, formatProblem, type Result, type SourceProblem } from '../model/errors.js';
 import { toGuardDutyFinding } from './formats/guardduty-format.js';
 
 export type SuppressionOp = 'eq' | 'neq' | 'prefix' | 'gt' | 'gte' | 'lt' | 'lte' | 'matches' | 'notMatches';
@@ -278,10 +278,7 @@ const NAME_RE = /^[A-Za-z0-9._-]{3,64}$/;
 /** GuardDuty allows 50 values per condition; more is a mistake in the file. */
 const MAX_VALUES = 50;
 
-export function parseSuppressionRules(
-  text: string,
-  file = 'suppress.yaml',
-): { value: SuppressionRule[]; errors: SourceProblem[] } {
+export function parseSuppressionRules(text: string, file = 'suppress.yaml'): Result<SuppressionRule[]> {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
   const errors: SourceProblem[] = [];

@@ -65,11 +65,11 @@ export interface Problem {
 export type SourceProblem = Problem;
 
 /**
- * What every parser returns: the value (null when nothing usable could be built) and every
- * problem found, errors and warnings, in one run (style.md §5).
+ * What every parser returns: the value and every problem found, errors and warnings, in one
+ * run (style.md §5). A parser that can fail as a whole returns `Result<X | null>`.
  */
 export interface Result<T> {
-  readonly value: T | null;
+  readonly value: T;
   readonly errors: readonly Problem[];
 }
 

@@ -3,7 +3,7 @@
  * (MaliciousIPCaller), the user's own lists (MaliciousIPCaller.Custom, named in the finding) and
  * Tor exit nodes (TorIPCaller).
  */
-import type { SourceProblem } from '../../model/errors.js';
+import type { Result, SourceProblem } from '../../model/errors.js';
 import { UsageError } from '../../model/errors.js';
 import { loadThreatListFile, type ThreatList, type ThreatListKind } from './threat-list.js';
 
@@ -63,7 +63,7 @@ export interface ThreatIntelFiles {
  * Load every list. Unreadable files are a UsageError (the user named them); bad lines are
  * returned as warnings.
  */
-export function loadThreatIntel(files: ThreatIntelFiles): { value: ThreatIntel; errors: SourceProblem[] } {
+export function loadThreatIntel(files: ThreatIntelFiles): Result<ThreatIntel> {
   const lists: ThreatList[] = [];
   const errors: SourceProblem[] = [];
   const load = (path: string, kind: ThreatListKind): void => {
