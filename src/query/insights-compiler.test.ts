@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileInsightsQuery } from './insights-query.js';
-import { DUCKDB_INSIGHTS_DIALECT } from './insights-dialect.js';
+import { DUCKDB_INSIGHTS_DIALECT } from '../sql/insights-dialect.js';
 import { globToRe2 } from './insights-compiler.js';
 import { sampleStore } from './insights-test-support.js';
 import type { Store } from '../store/store.js';

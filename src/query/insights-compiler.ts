@@ -45,7 +45,7 @@ import {
   type Span,
   type StatsCommand,
 } from './insights-ast.js';
-import { DUCKDB_INSIGHTS_DIALECT, NATURAL_SORT_PATTERNS, type InsightsDialect } from './insights-dialect.js';
+import { DUCKDB_INSIGHTS_DIALECT, NATURAL_SORT_PATTERNS, type InsightsDialect } from '../sql/insights-dialect.js';
 import type { CompiledSql } from '../sql/dialect.js';
 import { locate } from './insights-lexer.js';
 import { MAX_LIMIT, regexGroups, type ParseResult } from './insights-parser.js';

@@ -9,7 +9,8 @@ import type { CompiledSql } from '../sql/dialect.js';
 import { compileInsightsAst, re2Pattern, type CompiledInsightsQuery } from './insights-compiler.js';
 import type { RegexNode } from './insights-ast.js';
 import { locate } from './insights-lexer.js';
-import { DUCKDB_INSIGHTS_DIALECT, type InsightsDialect } from './insights-dialect.js';
+import { DUCKDB_INSIGHTS_DIALECT, type InsightsDialect } from '../sql/insights-dialect.js';
+import { dialectsFor } from '../sql/dialects.js';
 import { parseInsightsQuery, type InsightsProblem } from './insights-parser.js';
 
 export type { CompiledInsightsQuery } from './insights-compiler.js';
@@ -35,8 +36,6 @@ export interface InsightsQueryResult {
   readonly rows: Row[];
   readonly sql: CompiledSql;
 }
-
-const DIALECTS: Readonly<Record<string, InsightsDialect>> = { duckdb: DUCKDB_INSIGHTS_DIALECT };
 
 /** Parse and compile a query for a dialect (DuckDB unless said otherwise). */
 export function compileInsightsQuery(
@@ -71,12 +70,7 @@ export async function runInsightsQuery(
   query: string,
   options: InsightsQueryOptions = {},
 ): Promise<InsightsQueryResult> {
-  const dialect = DIALECTS[store.capabilities.dialect];
-  if (dialect === undefined)
-    throw new SleuthError(
-      'E_QUERY_DIALECT',
-      `Logs Insights queries do not support the ${store.capabilities.dialect} store yet`,
-    );
+  const dialect = dialectsFor(store.capabilities.dialect).insights;
   const c = compileInsightsQuery(query, options, dialect);
   if (c.value === undefined) {
     throw new ParseError(

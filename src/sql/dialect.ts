@@ -10,8 +10,11 @@ export interface CompiledSql {
   readonly parameters: readonly unknown[];
 }
 
+/** The SQL engines a Store can be backed by (StoreCapabilities.dialect). */
+export type DialectName = 'duckdb' | 'clickhouse';
+
 export interface Dialect {
-  readonly name: string;
+  readonly name: DialectName;
   /** Quote an identifier (column or alias); safe for any input string. */
   quoteIdentifier(id: string): string;
   /** Placeholder for the n-th parameter (1-based). */

@@ -5,12 +5,13 @@
  */
 import type { AuditEvent } from '../model/audit-event.js';
 import type { Finding } from '../model/finding.js';
+import type { DialectName } from '../sql/dialect.js';
 
 export interface StoreCapabilities {
   /** False for `:memory:`. */
   readonly persistent: boolean;
-  /** SQL dialect name the query compiler must target (`duckdb`, `clickhouse`). */
-  readonly dialect: string;
+  /** The SQL engine behind the store; sql/dialects.ts maps it to the compilers' dialects. */
+  readonly dialect: DialectName;
   readonly readOnly: boolean;
 }
 

@@ -27,7 +27,8 @@ import type {
 import { effectiveCondition, groupFieldFor } from './sigma-correlation-evaluator.js';
 import type { ResolvedField, SigmaFieldMapping } from './sigma-field-mapping.js';
 import { DATE_TEXT_PATTERN, REGEX_INPUT_CAP } from './sigma-matcher-compiler.js';
-import { DUCKDB_SIGMA_DIALECT, type SigmaSqlDialect } from './sigma-sql-dialect.js';
+import { DUCKDB_SIGMA_DIALECT, type SigmaSqlDialect } from '../../sql/sigma-dialect.js';
+import { dialectsFor } from '../../sql/dialects.js';
 import type { SigmaRuleSet } from './sigma-detectors.js';
 
 /** A rule that cannot be expressed in SQL (e.g. IPv6 cidr). */
@@ -137,14 +138,14 @@ class ExprCompiler {
         list: d.jsonExtractList(raw, pp),
         text: (v) => `CASE WHEN ${d.jsonValueType(v)} IN ${d.jsonScalarTypes} THEN ${d.jsonValueText(v)} END`,
         present: (v) =>
-          `(${v} IS NOT NULL AND ${d.jsonValueType(v)} <> 'NULL' AND NOT (${d.jsonValueType(v)} = 'ARRAY' AND ${d.jsonValueText(v)} = '[]'))`,
+          `(${v} IS NOT NULL AND ${d.jsonValueType(v)} <> ${d.jsonNullType} AND NOT (${d.jsonValueType(v)} = ${d.jsonArrayType} AND ${d.jsonValueText(v)} = '[]'))`,
       };
     }
     const type = d.jsonType(raw, pp);
     return {
       kind: 'scalar',
       text: `CASE WHEN ${type} IN ${d.jsonScalarTypes} THEN ${d.jsonExtractText(raw, pp)} END`,
-      present: `(${type} IS NOT NULL AND ${type} <> 'NULL' AND NOT (${type} = 'ARRAY' AND ${d.jsonExtractText(raw, pp)} = '[]'))`,
+      present: `(${type} IS NOT NULL AND ${type} <> ${d.jsonNullType} AND NOT (${type} = ${d.jsonArrayType} AND ${d.jsonExtractText(raw, pp)} = '[]'))`,
       int: null,
     };
   }
@@ -218,11 +219,13 @@ class ExprCompiler {
         return this.any(src, (t) => {
           const re = this.p.add(DATE_TEXT_PATTERN);
           if (v.part === 'week') {
-            const date = `TRY_CAST(regexp_extract(${t}, ${re}, 1) || '-' || regexp_extract(${t}, ${re}, 2) || '-' || regexp_extract(${t}, ${re}, 3) AS DATE)`;
-            return `week(${date}) ${op} ${n}`;
+            const date = d.tryCastDate(
+              `${d.regexGroup(t, re, 1)} || '-' || ${d.regexGroup(t, re, 2)} || '-' || ${d.regexGroup(t, re, 3)}`,
+            );
+            return `${d.isoWeek(date)} ${op} ${n}`;
           }
           const group = { year: 1, month: 2, day: 3, hour: 4, minute: 5 }[v.part];
-          return `TRY_CAST(NULLIF(regexp_extract(${t}, ${re}, ${group}), '') AS INTEGER) ${op} ${n}`;
+          return `${d.tryCastInteger(`NULLIF(${d.regexGroup(t, re, group)}, '')`)} ${op} ${n}`;
         });
       }
       case 'cidr': {
@@ -238,9 +241,9 @@ class ExprCompiler {
           const re = this.p.add(IPV4_PATTERN);
           const dot = this.p.add('.');
           const o = this.#lambda++;
-          const l = `list_transform(${d.split(t, dot)}, lambda so${o}: TRY_CAST(so${o} AS BIGINT))`;
+          const l = d.listMap(d.split(t, dot), `so${o}`, d.tryCastBigint(`so${o}`));
           const num = `(${d.listElement(l, 1)} * 16777216 + ${d.listElement(l, 2)} * 65536 + ${d.listElement(l, 3)} * 256 + ${d.listElement(l, 4)})`;
-          return `(${d.regexFullMatch(t, re)} AND list_max(${l}) <= 255 AND ${num} BETWEEN ${this.p.add(lo)} AND ${this.p.add(hi)})`;
+          return `(${d.regexFullMatch(t, re)} AND ${d.listMax(l)} <= 255 AND ${num} BETWEEN ${this.p.add(lo)} AND ${this.p.add(hi)})`;
         });
       }
       case 'fieldref': {
@@ -286,10 +289,7 @@ class ExprCompiler {
     if (s.kind === 'scalar') return s.text;
     const v = `sx${++this.#lambda}`;
     const w = `sx${++this.#lambda}`;
-    return this.d.listElement(
-      `list_filter(list_transform(${s.list}, lambda ${v}: ${s.text(v)}), lambda ${w}: ${w} IS NOT NULL)`,
-      1,
-    );
+    return this.d.listElement(this.d.listWithoutNulls(this.d.listMap(s.list, v, s.text(v)), w), 1);
   }
 }
 
@@ -425,6 +425,8 @@ export async function huntSigma(
   set: SigmaRuleSet,
   options: SigmaSqlOptions = {},
 ): Promise<SigmaHuntResult> {
+  // The store says which engine it is; the hunt compiles for that engine's dialect.
+  options = { ...options, dialect: options.dialect ?? dialectsFor(store.capabilities.dialect).sigma };
   const hits: SigmaHuntHit[] = [];
   const errors: { rule: string; message: string }[] = [];
   const emitting = new Set(set.detectors.map((x) => x.info.rule));

@@ -6,7 +6,7 @@
  * Every method takes SQL fragments the compiler already built (column references, bound
  * placeholders, or constants written by this file) and never sees raw user text.
  */
-import { DUCKDB_DIALECT, type Dialect } from '../sql/dialect.js';
+import { DUCKDB_DIALECT, type Dialect } from './dialect.js';
 
 export type SqlCastType = 'VARCHAR' | 'DOUBLE' | 'BIGINT' | 'INTEGER' | 'BOOLEAN';
 

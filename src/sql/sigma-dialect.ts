@@ -7,7 +7,7 @@
  * Methods take SQL fragments the compiler built (column references, placeholders, constants
  * written by the compiler) and never raw user text.
  */
-import { DUCKDB_DIALECT, type Dialect } from '../../sql/dialect.js';
+import { DUCKDB_DIALECT, type Dialect } from './dialect.js';
 
 export interface SigmaSqlDialect extends Dialect {
   /** JSON type name of the value at a path ('VARCHAR', 'BIGINT', 'OBJECT', 'NULL' …), NULL when absent. */
@@ -20,6 +20,9 @@ export interface SigmaSqlDialect extends Dialect {
   jsonValueText(json: string): string;
   /** SQL list of the type names that are JSON scalars (string, number, boolean). */
   readonly jsonScalarTypes: string;
+  /** SQL literals of the type names jsonType gives a JSON null and a JSON array. */
+  readonly jsonNullType: string;
+  readonly jsonArrayType: string;
   /** True when some element of `list` satisfies `predicate(element)`; never NULL. */
   listAny(list: string, variable: string, predicate: string): string;
   /** 1-based list element. */
@@ -40,6 +43,19 @@ export interface SigmaSqlDialect extends Dialect {
   endsWith(expr: string, needle: string): string;
   contains(expr: string, needle: string): string;
   left(expr: string, n: number): string;
+  /** Text of capturing group `group` of the first match ('' when it did not take part). */
+  regexGroup(expr: string, patternParam: string, group: number): string;
+  /** Casts that yield NULL on bad input. */
+  tryCastInteger(expr: string): string;
+  tryCastBigint(expr: string): string;
+  tryCastDate(expr: string): string;
+  /** ISO week number of a DATE. */
+  isoWeek(date: string): string;
+  /** `list` with `expr` (written in terms of `variable`) applied to each element. */
+  listMap(list: string, variable: string, expr: string): string;
+  listMax(list: string): string;
+  /** `list` without its NULL elements. */
+  listWithoutNulls(list: string, variable: string): string;
 }
 
 export const DUCKDB_SIGMA_DIALECT: SigmaSqlDialect = {
@@ -49,6 +65,8 @@ export const DUCKDB_SIGMA_DIALECT: SigmaSqlDialect = {
   jsonValueType: (json) => `json_type(${json})`,
   jsonValueText: (json) => `json_extract_string(${json}, '$')`,
   jsonScalarTypes: `('VARCHAR', 'BIGINT', 'UBIGINT', 'HUGEINT', 'UHUGEINT', 'DOUBLE', 'BOOLEAN')`,
+  jsonNullType: `'NULL'`,
+  jsonArrayType: `'ARRAY'`,
   listAny: (list, variable, predicate) =>
     `coalesce(len(list_filter(${list}, lambda ${variable}: ${predicate})) > 0, false)`,
   listElement: (list, index) => `${list}[${Math.trunc(index)}]`,
@@ -63,4 +81,12 @@ export const DUCKDB_SIGMA_DIALECT: SigmaSqlDialect = {
   endsWith: (expr, needle) => `ends_with(${expr}, ${needle})`,
   contains: (expr, needle) => `contains(${expr}, ${needle})`,
   left: (expr, n) => `left(${expr}, ${Math.trunc(n)})`,
+  regexGroup: (expr, patternParam, group) => `regexp_extract(${expr}, ${patternParam}, ${Math.trunc(group)})`,
+  tryCastInteger: (expr) => `TRY_CAST(${expr} AS INTEGER)`,
+  tryCastBigint: (expr) => `TRY_CAST(${expr} AS BIGINT)`,
+  tryCastDate: (expr) => `TRY_CAST(${expr} AS DATE)`,
+  isoWeek: (date) => `week(${date})`,
+  listMap: (list, variable, expr) => `list_transform(${list}, lambda ${variable}: ${expr})`,
+  listMax: (list) => `list_max(${list})`,
+  listWithoutNulls: (list, variable) => `list_filter(${list}, lambda ${variable}: ${variable} IS NOT NULL)`,
 };
