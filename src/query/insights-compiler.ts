@@ -796,7 +796,7 @@ class Compiler {
             name === 'isipv6insubnet' ? 'e.g. "fe80::/10"' : 'e.g. "10.0.0.0/8"',
           );
         }
-        const part = (k: number): string => this.d.cast(`split_part(${t}, '.', ${k})`, 'BIGINT');
+        const part = (k: number): string => this.d.cast(this.d.splitPart(t, this.d.constant('.'), k), 'BIGINT');
         const asInt = `(${part(1)} * 16777216 + ${part(2)} * 65536 + ${part(3)} * 256 + ${part(4)})`;
         const block = this.params.num(2 ** (32 - cidr.prefix));
         const test = `CASE WHEN ${this.d.fullMatch(t, this.d.constant(IPV4_RE))} THEN floor(${asInt} / ${block}) = ${this.params.num(cidr.network)} END`;
@@ -813,13 +813,15 @@ class Compiler {
     const bits = cidr.prefix % 4;
     const tests: string[] = [];
     if (whole > 0)
-      tests.push(`substr(${hex}, 1, ${this.params.int(whole)}) = ${this.params.str(cidr.hex.slice(0, whole))}`);
+      tests.push(
+        `${this.d.substring(hex, '1', this.params.int(whole))} = ${this.params.str(cidr.hex.slice(0, whole))}`,
+      );
     if (bits > 0) {
-      const digit = (h: string): string => `(strpos('0123456789abcdef', ${h}) - 1)`;
+      const digit = (h: string): string => `(${this.d.position(this.d.constant('0123456789abcdef'), h)} - 1)`;
       const div = this.params.num(2 ** (4 - bits));
       const want = Math.floor(parseInt(cidr.hex[whole]!, 16) / 2 ** (4 - bits));
       tests.push(
-        `floor(${digit(`substr(${hex}, ${this.params.int(whole + 1)}, 1)`)} / ${div}) = ${this.params.num(want)}`,
+        `floor(${digit(this.d.substring(hex, this.params.int(whole + 1), '1'))} / ${div}) = ${this.params.num(want)}`,
       );
     }
     const valid = this.d.fullMatch(t, this.d.constant(IPV6_RE));
@@ -934,7 +936,7 @@ class Compiler {
         // The ORDER BY of orderTerms as one comparable list: [is a number, natural key, text].
         // Leading zeros are dropped from numbers so "01" and "1" tie on value, then text breaks it.
         const isNumber = this.d.fullMatch(t, this.params.constant('digits', NATURAL_SORT_PATTERNS.digits));
-        const natural = `CASE WHEN ${isNumber} THEN ${this.naturalKey(`COALESCE(NULLIF(ltrim(${t}, '0'), ''), '0')`)} ELSE ${this.naturalKey(t)} END`;
+        const natural = `CASE WHEN ${isNumber} THEN ${this.naturalKey(`COALESCE(NULLIF(${this.d.trim('left', t, this.d.constant('0'))}, ''), '0')`)} ELSE ${this.naturalKey(t)} END`;
         const key = `CASE WHEN ${t} IS NOT NULL THEN [${this.d.cast(isNumber, 'VARCHAR')}, ${natural}, ${t}] END`;
         return {
           sql: first ? this.d.argMin(t, key) : this.d.argMax(t, key),

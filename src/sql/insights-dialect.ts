@@ -38,6 +38,10 @@ export interface InsightsDialect extends Dialect {
   contains(haystack: string, needleParam: string): string;
   /** 1-based substring; `length` may be null (to the end). */
   substring(expr: string, oneBasedStart: string, length: string | null): string;
+  /** Part `k` (1-based) of `expr` split on the separator constant. */
+  splitPart(expr: string, separator: string, k: number): string;
+  /** 1-based position of `needle` in `haystack`, 0 when absent. */
+  position(haystack: string, needle: string): string;
   /** Trim `chars` (a set of characters) or whitespace when null. */
   trim(side: 'both' | 'left' | 'right', expr: string, chars: string | null): string;
   /** Value of `value` on the row where `key` is smallest/largest. */
@@ -92,6 +96,8 @@ export const DUCKDB_INSIGHTS_DIALECT: InsightsDialect = {
   contains: (haystack, needle) => `contains(${haystack}, ${needle})`,
   substring: (expr, start, length) =>
     length === null ? `substr(${expr}, ${start})` : `substr(${expr}, ${start}, ${length})`,
+  splitPart: (expr, separator, k) => `split_part(${expr}, ${separator}, ${Math.trunc(k)})`,
+  position: (haystack, needle) => `strpos(${haystack}, ${needle})`,
   trim: (side, expr, chars) => {
     const fn = side === 'both' ? 'trim' : side === 'left' ? 'ltrim' : 'rtrim';
     return chars === null ? `${fn}(${expr})` : `${fn}(${expr}, ${chars})`;
